@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from providers.models import ProxyNumber, Service
+
+DEMO_USERNAME = "demo"
+PASSWORD_FILE = ".demo-password"  # noqa: S105 - a file name
+
+# Console-provider numbers from the fictional 555-01xx range.
+DEMO_NUMBERS = [
+    ("+14155550100", Service.RIDES, True),
+    ("+14155550101", Service.RIDES, True),
+    ("+14155550102", Service.RIDES, False),
+    ("+14155550110", Service.CONVERSATIONS, True),
+    ("+14155550111", Service.CONVERSATIONS, False),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo data (idempotent): console numbers, people, a ride, a staff login."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        for number, service, voice in DEMO_NUMBERS:
+            ProxyNumber.objects.get_or_create(
+                number=number,
+                defaults={
+                    "provider": "console",
+                    "service": service,
+                    "sms": True,
+                    "voice": voice,
+                    "country": "US",
+                },
+            )
+        self._superuser()
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _superuser(self) -> None:
+        User = get_user_model()  # noqa: N806
+        user = User.objects.filter(username=DEMO_USERNAME).first()
+        wanted = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
+        if user is not None and not wanted:
+            return
+        password = wanted or secrets.token_urlsafe(12)
+        if user is None:
+            user = User.objects.create_superuser(DEMO_USERNAME, email="", password=password)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        if not wanted:
+            # Printed by `make run` (demo_login) until the password is changed.
+            with open(PASSWORD_FILE, "w") as handle:
+                handle.write(password)

@@ -1,0 +1,250 @@
+"""Settings, driven by environment variables (documented in README.md).
+
+The defaults are for a newcomer on a laptop: SQLite, DEBUG on, the console
+provider. Production sets DATABASE_URL, DJANGO_DEBUG=0, a secret key, hosts and
+the vendor credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_tasks_db",
+    "phonenumber_field",
+    "maskednumbers",
+    "providers",
+    "rides",
+    "conversations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "maskednumbers.urls"
+WSGI_APPLICATION = "maskednumbers.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        env="DATABASE_URL",
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (server, worker) share the file: wait for locks rather than fail.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Vendors post small bodies; anything bigger is refused before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DJANGO_MAX_BODY_BYTES", str(256 * 1024)))
+
+LOGIN_URL = "admin:login"
+
+# --- Production hardening (DEBUG off) -------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- REST API ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "maskednumbers.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Masked numbers API",
+    "DESCRIPTION": "Proxy numbers, rides and conversations of the masked numbers service.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Background tasks ----------------------------------------------------------------------
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "dummy": "django.tasks.backends.dummy.DummyBackend",
+}
+_tasks_backend = os.environ.get("DJANGO_TASKS_BACKEND", "database")
+if _tasks_backend not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"DJANGO_TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}, not {_tasks_backend!r}."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_tasks_backend]}}
+
+# --- Providers -----------------------------------------------------------------------------
+# The public base URL vendors call (scheme + host, no trailing slash). MessageBird signs
+# the URL it called; behind a proxy the URL Django sees differs, so signatures are
+# checked against this one when it is set.
+MASKED_NUMBERS_PUBLIC_URL = os.environ.get("MASKED_NUMBERS_PUBLIC_URL", "").rstrip("/")
+
+MASKED_NUMBERS_PROVIDERS: dict[str, dict] = {}
+if DEBUG or env_bool("MASKED_NUMBERS_CONSOLE", False):
+    MASKED_NUMBERS_PROVIDERS["console"] = {"BACKEND": "providers.backends.console.ConsoleProvider"}
+if os.environ.get("MESSAGEBIRD_ACCESS_KEY"):
+    MASKED_NUMBERS_PROVIDERS["messagebird"] = {
+        "BACKEND": "providers.backends.messagebird.MessageBirdProvider",
+        "OPTIONS": {
+            "access_key": os.environ["MESSAGEBIRD_ACCESS_KEY"],
+            "signing_key": os.environ.get("MESSAGEBIRD_SIGNING_KEY", ""),
+            "api_url": os.environ.get("MESSAGEBIRD_API_URL", "https://rest.messagebird.com"),
+            "timeout": float(os.environ.get("MESSAGEBIRD_TIMEOUT", "10")),
+            "public_url": MASKED_NUMBERS_PUBLIC_URL,
+        },
+    }
+if os.environ.get("FLOWROUTE_ACCESS_KEY") and os.environ.get("FLOWROUTE_SECRET_KEY"):
+    MASKED_NUMBERS_PROVIDERS["flowroute"] = {
+        "BACKEND": "providers.backends.flowroute.FlowrouteProvider",
+        "OPTIONS": {
+            "access_key": os.environ["FLOWROUTE_ACCESS_KEY"],
+            "secret_key": os.environ["FLOWROUTE_SECRET_KEY"],
+            "webhook_token": os.environ.get("FLOWROUTE_WEBHOOK_TOKEN", ""),
+            "api_url": os.environ.get("FLOWROUTE_API_URL", "https://api.flowroute.com/v2.1"),
+            "timeout": float(os.environ.get("FLOWROUTE_TIMEOUT", "10")),
+        },
+    }
+
+# Who decides what happens to traffic on a proxy number, by the number's service.
+MASKED_NUMBERS_ROUTERS = {
+    "rides": "rides.router.RidesRouter",
+    "conversations": "conversations.router.ConversationsRouter",
+}
+
+# Delivery: transient vendor failures retry with exponential backoff.
+MASKED_NUMBERS_DELIVERY = {
+    "MAX_ATTEMPTS": int(os.environ.get("MASKED_NUMBERS_MAX_ATTEMPTS", "8")),
+    "BACKOFF_BASE_SECONDS": float(os.environ.get("MASKED_NUMBERS_BACKOFF_BASE", "5")),
+    "BACKOFF_MAX_SECONDS": float(os.environ.get("MASKED_NUMBERS_BACKOFF_MAX", "900")),
+    # A message in `sending` for longer than this is assumed lost with its worker.
+    "SENDING_LEASE_SECONDS": float(os.environ.get("MASKED_NUMBERS_SENDING_LEASE", "120")),
+}
+
+# MessageBird signatures: how long a seen `jti` is remembered against replay.
+MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = 24 * 3600
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+PHONENUMBER_DEFAULT_REGION = os.environ.get("MASKED_NUMBERS_DEFAULT_REGION", "US")
+PHONENUMBER_DB_FORMAT = "E164"
+
+# --- Logging: numbers are masked by the code that logs; bodies are DEBUG only. ---
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import Direction, Message, ProxyNumber, Status
+from .phone import mask
+from .selectors import proxy_open_sessions
+from .services import message_resend, proxy_number_retire
+
+
+@admin.register(ProxyNumber)
+class ProxyNumberAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "service",
+        "provider",
+        "sms",
+        "voice",
+        "country",
+        "active",
+        "open_sessions",
+        "created_at",
+    ]
+    list_filter = ["service", "provider", "active", "voice", "country"]
+    search_fields = ["number"]
+    readonly_fields = ["retired_at", "created_at", "open_sessions"]
+    actions = ["retire"]
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        self._open = proxy_open_sessions(proxies=list(changelist.result_list))
+        return changelist
+
+    @admin.display(description="open sessions")
+    def open_sessions(self, obj: ProxyNumber) -> int:
+        counts = getattr(self, "_open", None)
+        if counts is None or obj.pk not in counts:
+            return proxy_open_sessions(proxies=[obj]).get(obj.pk, 0)
+        return counts[obj.pk]
+
+    @admin.action(description="Retire selected numbers (keep their history)")
+    def retire(self, request: HttpRequest, queryset: QuerySet[ProxyNumber]) -> None:
+        for proxy in queryset:
+            proxy_number_retire(proxy=proxy)
+        self.message_user(request, f"{queryset.count()} number(s) retired.", messages.SUCCESS)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "direction",
+        "kind",
+        "proxy",
+        "masked_from",
+        "masked_to",
+        "status",
+        "outcome",
+        "attempts",
+        "session",
+    ]
+    list_filter = ["direction", "kind", "status", "provider", "created_at"]
+    search_fields = ["=sender", "=recipient", "=vendor_id", "=session"]
+    list_select_related = ["proxy"]
+    date_hierarchy = "created_at"
+    actions = ["resend"]
+    readonly_fields = [f.name for f in Message._meta.fields]
+
+    @admin.display(description="from")
+    def masked_from(self, obj: Message) -> str:
+        return mask(obj.sender)
+
+    @admin.display(description="to")
+    def masked_to(self, obj: Message) -> str:
+        return mask(obj.recipient)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    @admin.action(description="Re-send selected failed messages")
+    def resend(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        queued = sum(
+            message_resend(message=m)
+            for m in queryset.filter(direction=Direction.OUTBOUND, status=Status.FAILED)
+        )
+        skipped = queryset.count() - queued
+        self.message_user(request, f"{queued} message(s) queued again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} message(s) skipped: only failed outbound SMS can be re-sent.",
+                messages.WARNING,
+            )

@@ -1,0 +1,134 @@
+"""Flowroute: SMS over API v2.1 with `requests`; inbound SMS callbacks; no voice control.
+
+- Sending: POST {api_url}/messages, HTTP Basic (access key, secret key), a JSON:API
+  body, numbers as 11 digits without `+`:
+  https://developer.flowroute.com/api/messages/v2.1/send-an-sms/
+- Inbound: the number's SMS callback URL receives either the flat v2 body
+  `{"to", "from", "body", "id"}` or the v2.1 JSON:API body
+  `{"data": {"id", "type": "message", "attributes": {"to", "from", "body", ...}}}`:
+  https://developer.flowroute.com/api/messages/v2.1/receive-an-inbound-message/
+- Flowroute does not sign callbacks; the URL carries a secret token instead, compared in
+  constant time. Its numbers have no call-control webhook: voice stays with the carrier.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+import requests
+from django.http import HttpRequest
+
+from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
+from ..phone import digits_only, edge_number, mask
+from ..types import InboundSms, SentSms
+from .base import BaseProvider
+from .http import raise_for_response, transport_error
+
+logger = logging.getLogger(__name__)
+
+JSONAPI = "application/vnd.api+json"
+
+
+class FlowrouteProvider(BaseProvider):
+    name = "flowroute"
+    supports_inbound_voice = False
+
+    def __init__(
+        self,
+        *,
+        alias: str,
+        access_key: str,
+        secret_key: str,
+        webhook_token: str = "",
+        api_url: str = "https://api.flowroute.com/v2.1",
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(alias=alias)
+        self.auth = (access_key, secret_key)
+        self.webhook_token = webhook_token
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
+        payload = {
+            "data": {
+                "type": "message",
+                "attributes": {
+                    "to": digits_only(recipient),
+                    "from": digits_only(sender),
+                    "body": body,
+                },
+            }
+        }
+        try:
+            response = self.session.post(
+                f"{self.api_url}/messages",
+                auth=self.auth,
+                data=json.dumps(payload),
+                headers={"Content-Type": JSONAPI, "Accept": JSONAPI},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as err:
+            raise transport_error(err, vendor="Flowroute") from err
+        raise_for_response(response, vendor="Flowroute")
+        try:
+            vendor_id = str(response.json()["data"]["id"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise PermanentSendError("Flowroute answered without a message id") from err
+        logger.info("Flowroute SMS %s to %s accepted", vendor_id, mask(recipient))
+        return SentSms(vendor_id=vendor_id, raw=response.json())
+
+    def verify(self, token: str | None) -> None:
+        if not self.webhook_token:
+            raise WebhookValidationError("Flowroute webhook token is not configured")
+        if not token or not hmac.compare_digest(token.encode(), self.webhook_token.encode()):
+            raise WebhookValidationError("wrong webhook token")
+
+    def parse_sms_webhook(self, request: HttpRequest, *, token: str | None = None) -> InboundSms:
+        self.verify(token)
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise MalformedWebhook("body is not valid JSON") from err
+        if not isinstance(data, dict):
+            raise MalformedWebhook("body must be a JSON object")
+        fields, vendor_id = _message_fields(data)
+        text = fields.get("body")
+        if not isinstance(text, str):
+            raise MalformedWebhook("body is missing" if text is None else "body must be a string")
+        return InboundSms(
+            provider=self.alias,
+            sender=edge_number(fields.get("from"), "from"),
+            recipient=edge_number(fields.get("to"), "to"),
+            text=text,
+            vendor_id=vendor_id,
+            raw=data,
+        )
+
+    def check(self) -> list[str]:
+        if not self.webhook_token:
+            return ["FLOWROUTE_WEBHOOK_TOKEN is not set: every Flowroute callback is refused."]
+        return []
+
+
+def _message_fields(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The message attributes and id of a v2.1 JSON:API or flat v2 callback body."""
+    if "data" in data:
+        envelope = data["data"]
+        if not isinstance(envelope, dict):
+            raise MalformedWebhook("data must be an object")
+        attributes = envelope.get("attributes")
+        if not isinstance(attributes, dict):
+            raise MalformedWebhook("data.attributes must be an object")
+        vendor_id = envelope.get("id", "")
+        fields = attributes
+    else:
+        fields = data
+        vendor_id = data.get("id", "")
+    if not isinstance(vendor_id, str | int) or isinstance(vendor_id, bool):
+        raise MalformedWebhook("id must be a string")
+    return fields, str(vendor_id)[:128]

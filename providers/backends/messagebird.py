@@ -1,0 +1,224 @@
+"""MessageBird: SMS through the `messagebird` SDK, inbound SMS and calls from Flow Builder.
+
+- Sending: https://developers.messagebird.com/api/sms-messages/#send-outbound-sms
+- Inbound SMS: a Flow Builder "Call HTTP endpoint with SMS" step POSTs form or JSON
+  fields `originator`, `payload` (or `body`), `recipient`, `id`.
+- Inbound calls: a Flow Builder "Fetch call flow from URL" step GETs the URL with
+  `source` and `destination`, and runs the call-flow XML we answer:
+  https://developers.messagebird.com/api/voice-calling/#call-flows
+- Signatures: `MessageBird-Signature-JWT`, an HS256 JWT over the URL and body hashes:
+  https://developers.messagebird.com/docs/verify-http-requests
+- Numbers come and go without the leading `+`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urljoin
+from xml.sax.saxutils import escape, quoteattr
+
+import messagebird
+import requests
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from messagebird.client import USER_AGENT, ErrorException
+from messagebird.error import ValidationError as SignatureError
+from messagebird.http_client import ResponseFormat
+from messagebird.request_validator import RequestValidator
+from messagebird.serde import json_serialize
+
+from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
+from ..phone import digits_only, edge_number, mask
+from ..types import CallAction, CallActionKind, InboundCall, InboundSms, SentSms
+from .base import BaseProvider
+from .http import raise_for_response, transport_error
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "HTTP_MESSAGEBIRD_SIGNATURE_JWT"
+
+
+class TimeoutHttpClient:
+    """The SDK's HttpClient contract, with a base URL from settings and a timeout.
+
+    The SDK's own client has neither (it would hang on a stalled vendor), so the SDK's
+    Client is handed this one; everything above the transport is the SDK's.
+    """
+
+    def __init__(self, endpoint: str, access_key: str, *, timeout: float) -> None:
+        self.endpoint = endpoint.rstrip("/") + "/"
+        self.access_key = access_key
+        self.timeout = timeout
+
+    def request(
+        self,
+        path: str,
+        method: str = "GET",
+        params: dict | None = None,
+        format: ResponseFormat = ResponseFormat.text,  # noqa: A002 - the SDK's name
+    ) -> str | bytes:
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"AccessKey {self.access_key}",
+            "User-Agent": USER_AGENT,
+            "Content-Type": "application/json; charset=UTF-8",
+        }
+        url = urljoin(self.endpoint, path)
+        try:
+            if method == "GET":
+                response = requests.get(
+                    url, headers=headers, params=params or {}, timeout=self.timeout
+                )
+            else:
+                response = requests.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=json_serialize(params or {}),
+                    timeout=self.timeout,
+                )
+        except requests.RequestException as err:
+            raise transport_error(err, vendor="MessageBird") from err
+        # 422 and friends carry {"errors": [...]}: the SDK turns those into ErrorException.
+        if response.status_code not in {200, 201, 204, 401, 404, 405, 422}:
+            raise_for_response(response, vendor="MessageBird")
+        return response.content if format == ResponseFormat.binary else response.text
+
+
+class MessageBirdProvider(BaseProvider):
+    name = "messagebird"
+    supports_inbound_voice = True
+
+    def __init__(
+        self,
+        *,
+        alias: str,
+        access_key: str,
+        signing_key: str = "",
+        api_url: str = "https://rest.messagebird.com",
+        timeout: float = 10.0,
+        public_url: str = "",
+    ) -> None:
+        super().__init__(alias=alias)
+        self.signing_key = signing_key
+        self.public_url = public_url
+        self.client = messagebird.Client(
+            access_key, http_client=TimeoutHttpClient(api_url, access_key, timeout=timeout)
+        )
+
+    # --- sending -------------------------------------------------------------------
+    def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
+        try:
+            message = self.client.message_create(
+                digits_only(sender), [digits_only(recipient)], body
+            )
+        except ErrorException as err:
+            details = "; ".join(f"{e.code}: {e.description}" for e in err.errors)
+            raise PermanentSendError(f"MessageBird refused the message: {details}") from err
+        logger.info("MessageBird SMS %s to %s accepted", message.id, mask(recipient))
+        return SentSms(vendor_id=str(message.id or ""))
+
+    # --- verification ---------------------------------------------------------------
+    def _signed_url(self, request: HttpRequest) -> str:
+        # Behind a proxy Django sees another URL than the one MessageBird signed.
+        if self.public_url:
+            return self.public_url.rstrip("/") + request.get_full_path()
+        return request.build_absolute_uri()
+
+    def verify(self, request: HttpRequest) -> None:
+        """Check the signature and refuse a replayed one; no key configured: refuse all."""
+        if not self.signing_key:
+            raise WebhookValidationError("MessageBird signing key is not configured")
+        signature = request.META.get(SIGNATURE_HEADER, "")
+        if not signature:
+            raise WebhookValidationError("missing MessageBird-Signature-JWT header")
+        try:
+            claims = RequestValidator(self.signing_key).validate_signature(
+                signature, self._signed_url(request), request.body
+            )
+        except SignatureError as err:
+            raise WebhookValidationError(f"invalid signature: {err}") from err
+        jti = claims.get("jti")
+        if not jti or not isinstance(jti, str):
+            raise WebhookValidationError("signature has no jti claim")
+        from ..models import SeenSignature
+
+        try:
+            with transaction.atomic():
+                SeenSignature.objects.create(jti=jti[:255])
+        except IntegrityError as err:
+            raise WebhookValidationError("signature was already used (replay)") from err
+
+    # --- inbound SMS ------------------------------------------------------------------
+    def parse_sms_webhook(self, request: HttpRequest, *, token: str | None = None) -> InboundSms:
+        self.verify(request)
+        data = _request_fields(request)
+        text = data.get("payload", data.get("body"))
+        if text is None:
+            raise MalformedWebhook("payload is missing")
+        if not isinstance(text, str):
+            raise MalformedWebhook("payload must be a string")
+        vendor_id = data.get("id", "")
+        if not isinstance(vendor_id, str | int) or isinstance(vendor_id, bool):
+            raise MalformedWebhook("id must be a string")
+        return InboundSms(
+            provider=self.alias,
+            sender=edge_number(data.get("originator"), "originator"),
+            recipient=edge_number(data.get("recipient"), "recipient"),
+            text=text,
+            vendor_id=str(vendor_id)[:128],
+            raw=data,
+        )
+
+    # --- inbound calls ----------------------------------------------------------------
+    def parse_call_webhook(self, request: HttpRequest) -> InboundCall:
+        self.verify(request)
+        call_id = request.GET.get("callID", "") or request.GET.get("callId", "")
+        return InboundCall(
+            provider=self.alias,
+            caller=edge_number(request.GET.get("source"), "source"),
+            recipient=edge_number(request.GET.get("destination"), "destination"),
+            vendor_id=call_id[:128],
+            raw=dict(request.GET.items()),
+        )
+
+    def render_call(self, action: CallAction) -> HttpResponse:
+        return HttpResponse(call_flow_xml(action), content_type="application/xml; charset=utf-8")
+
+    def check(self) -> list[str]:
+        if not self.signing_key:
+            return ["MESSAGEBIRD_SIGNING_KEY is not set: every MessageBird webhook is refused."]
+        return []
+
+
+def call_flow_xml(action: CallAction) -> str:
+    """MessageBird call-flow XML for one action, attributes and text escaped."""
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if action.kind == CallActionKind.TRANSFER:
+        destination = quoteattr(digits_only(action.destination))
+        return f'{head}<Transfer destination={destination} mask="true" />\n'
+    return (
+        f"{head}<Say language={quoteattr(action.language)} voice={quoteattr(action.voice)}>"
+        f"{escape(action.text)}</Say>\n"
+    )
+
+
+def _request_fields(request: HttpRequest) -> dict[str, Any]:
+    """Flow Builder posts form fields by default, JSON when so configured."""
+    content_type = request.content_type or ""
+    if content_type == "application/json":
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise MalformedWebhook("body is not valid JSON") from err
+        if not isinstance(data, dict):
+            raise MalformedWebhook("body must be a JSON object")
+        return data
+    if content_type in {"application/x-www-form-urlencoded", "multipart/form-data", ""}:
+        try:
+            return request.POST.dict()
+        except (ValueError, UnicodeDecodeError) as err:
+            raise MalformedWebhook("body is not a valid form") from err
+    raise MalformedWebhook(f"unsupported content type {content_type[:60]!r}")

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+from .registry import get_provider
+
+
+@register(deploy=False)
+def check_providers(app_configs=None, **kwargs) -> list:
+    problems: list = []
+    for alias in settings.MASKED_NUMBERS_PROVIDERS:
+        try:
+            provider = get_provider(alias)
+        except Exception as err:  # noqa: BLE001 - reported, not raised
+            problems.append(
+                Error(f"provider {alias!r} cannot be loaded: {err}", id="providers.E001")
+            )
+            continue
+        if not settings.DEBUG:
+            for message in provider.check():
+                problems.append(
+                    Error(
+                        f"provider {alias!r}: {message}",
+                        hint="Set it in the environment (see README: configuring vendors).",
+                        id="providers.E002",
+                    )
+                )
+    if not settings.MASKED_NUMBERS_PROVIDERS:
+        problems.append(
+            Warning(
+                "no provider is configured: nothing can be sent",
+                hint="Set MESSAGEBIRD_ACCESS_KEY or FLOWROUTE_ACCESS_KEY/FLOWROUTE_SECRET_KEY.",
+                id="providers.W001",
+            )
+        )
+    return problems

@@ -1,0 +1,56 @@
+"""One error root for the telephony layer."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation, ValidationError
+
+
+class ProviderError(Exception):
+    """Root of every error raised by `providers`."""
+
+
+class ProviderNotConfigured(ProviderError, ImproperlyConfigured):
+    """The alias is not in MASKED_NUMBERS_PROVIDERS (or its credentials are unset)."""
+
+
+class InvalidPhoneNumber(ProviderError, ValidationError):
+    """Something that should be a phone number is not one."""
+
+    def __init__(self, message: str) -> None:
+        ValidationError.__init__(self, message)
+        self.reason = message
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class WebhookValidationError(ProviderError, SuspiciousOperation):
+    """A webhook whose signature or token does not check out (answered 403)."""
+
+    status_code = 403
+
+
+class MalformedWebhook(ProviderError, SuspiciousOperation):
+    """A webhook we cannot read (answered 400 with the reason)."""
+
+    status_code = 400
+
+
+class SendError(ProviderError):
+    """Sending failed. `transient` says whether trying again later may succeed."""
+
+    transient = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientSendError(SendError):
+    """Network trouble, a timeout, 5xx or 429: retried with backoff."""
+
+    transient = True
+
+
+class PermanentSendError(SendError):
+    """The vendor refused the message (4xx): retrying will not help."""

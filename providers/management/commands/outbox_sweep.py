@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from providers.services import outbox_sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-enqueue outbound messages the task queue lost (worker killed mid-send, "
+        "retries due). Run with --loop beside the db_worker processes."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--loop", action="store_true", help="keep sweeping")
+        parser.add_argument("--interval", type=float, default=15.0, help="seconds between sweeps")
+
+    def handle(self, *args, loop: bool, interval: float, **options) -> None:
+        while True:
+            count = outbox_sweep()
+            if count or options["verbosity"] > 1:
+                self.stdout.write(f"outbox: {count} message(s) enqueued")
+            if not loop:
+                return
+            time.sleep(interval)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .phone import mask
+
+
+class Service(models.TextChoices):
+    RIDES = "rides", "Rides"
+    CONVERSATIONS = "conversations", "Conversations"
+
+
+class ProxyNumber(models.Model):
+    """A number of the pool, rented from a vendor, that masks the parties' own numbers."""
+
+    number = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +14155550100")
+    provider = models.CharField(max_length=32, help_text="Alias in MASKED_NUMBERS_PROVIDERS")
+    service = models.CharField(max_length=20, choices=Service.choices, db_index=True)
+    sms = models.BooleanField("SMS", default=True)
+    voice = models.BooleanField(default=False)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code")
+    active = models.BooleanField(default=True, help_text="Retired numbers keep their history.")
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["service", "number"]
+        indexes = [models.Index(fields=["service", "active"], name="proxy_service_active")]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.service}, {self.provider})"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", "Inbound"
+    OUTBOUND = "out", "Outbound"
+
+
+class Kind(models.TextChoices):
+    SMS = "sms", "SMS"
+    CALL = "call", "Call"
+
+
+class Status(models.TextChoices):
+    # inbound
+    RECEIVED = "received", "Received"
+    UNROUTED = "unrouted", "Not for a pool number"
+    # outbound SMS
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    # calls
+    TRANSFERRED = "transferred", "Transferred"
+    ANSWERED = "answered", "Answered with a message"
+
+
+class Message(models.Model):
+    """The log: every inbound and outbound SMS and every call, with its status.
+
+    Outbound SMS double as the outbox: a row in `queued` is what the delivery task sends.
+    """
+
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.SMS)
+    provider = models.CharField(max_length=32)
+    vendor_id = models.CharField(max_length=128, blank=True, default="")
+    proxy = models.ForeignKey(
+        ProxyNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    sender = models.CharField("from", max_length=32)
+    recipient = models.CharField("to", max_length=32)
+    body = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=12, choices=Status.choices, db_index=True)
+    outcome = models.CharField(max_length=40, blank=True, default="")
+    session = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A vendor that delivers the same webhook twice gets one row: the dedupe key.
+            models.UniqueConstraint(
+                fields=["provider", "direction", "kind", "vendor_id"],
+                condition=Q(direction="in") & ~Q(vendor_id=""),
+                name="message_inbound_vendor_id_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="message_outbox",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.direction == Direction.OUTBOUND:
+            return f"{self.get_kind_display()} to {mask(self.recipient)} [{self.status}]"
+        return f"{self.get_kind_display()} from {mask(self.sender)} [{self.status}]"
+
+
+class SeenSignature(models.Model):
+    """`jti` claims of MessageBird signatures already accepted: a replay is refused."""
+
+    jti = models.CharField(max_length=255, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.jti

@@ -1,0 +1,70 @@
+"""Phone numbers at the edge: everything inside the project is E.164."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+
+from .exceptions import InvalidPhoneNumber
+
+
+def to_e164(raw: object, *, region: str | None = None) -> str:
+    """Parse what a vendor or a person typed into E.164, or raise InvalidPhoneNumber.
+
+    Vendors send numbers without the `+` (MessageBird `31612345678`, Flowroute
+    `12065551234`); those are read as international when they are all digits and
+    long enough to carry a country code.
+    """
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise InvalidPhoneNumber("a phone number must be a string")
+    text = str(raw).strip()
+    if not text or len(text) > 32:
+        raise InvalidPhoneNumber("not a phone number")
+    digits = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+    if digits.isdigit() and len(digits) >= 11:
+        text = "+" + digits
+    elif digits.startswith("00") and digits[2:].isdigit():
+        text = "+" + digits[2:]
+    try:
+        parsed = phonenumbers.parse(text, region or settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException as err:
+        raise InvalidPhoneNumber("not a phone number") from err
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhoneNumber("not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_of(e164: str) -> str:
+    """ISO country code of an E.164 number, '' if unknown."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def mask(number: str | None) -> str:
+    """A number fit for logs and lists: country code and the last two digits only."""
+    if not number:
+        return "-"
+    number = str(number)
+    if len(number) <= 4:
+        return "*" * len(number)
+    head = number[:3] if number.startswith("+") else number[:2]
+    return f"{head}{'*' * (len(number) - len(head) - 2)}{number[-2:]}"
+
+
+def digits_only(e164: str) -> str:
+    """E.164 without the `+`, as MessageBird and Flowroute want it."""
+    return e164.lstrip("+")
+
+
+def edge_number(value: object, field: str) -> str:
+    """A number from a webhook field in E.164, or MalformedWebhook naming the field."""
+    from .exceptions import MalformedWebhook
+
+    if value in (None, ""):
+        raise MalformedWebhook(f"{field} is missing")
+    try:
+        return to_e164(value)
+    except InvalidPhoneNumber as err:
+        raise MalformedWebhook(f"{field} is not a phone number") from err

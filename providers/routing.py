@@ -1,0 +1,27 @@
+"""The contract between the telephony layer and the services that own proxy numbers.
+
+`providers` hands each inbound event on a proxy number to the router named for the
+number's service in settings.MASKED_NUMBERS_ROUTERS. A router decides and returns what
+should happen; it never talks to a vendor. Its decision is carried out in the same
+database transaction as whatever the router wrote, so a relay is queued if and only if
+the state change that caused it is committed.
+"""
+
+from __future__ import annotations
+
+from .models import ProxyNumber
+from .types import CallDecision, SmsDecision
+
+
+class BaseRouter:
+    """Decides what an inbound SMS or call on one of the service's numbers does."""
+
+    def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
+        raise NotImplementedError(f"{type(self).__qualname__} must implement route_sms()")
+
+    def route_call(self, *, proxy: ProxyNumber, caller: str) -> CallDecision:
+        raise NotImplementedError(f"{type(self).__qualname__} must implement route_call()")
+
+    def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
+        """How many open sessions each of these numbers serves now (for the admin)."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement open_sessions()")

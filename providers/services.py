@@ -1,0 +1,329 @@
+"""Writes of the telephony layer: receiving, queueing and delivering messages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .exceptions import ProviderNotConfigured, SendError
+from .models import Direction, Kind, Message, ProxyNumber, Status
+from .phone import mask
+from .registry import get_provider, get_router
+from .types import CallAction, CallActionKind, InboundCall, InboundSms
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_NUMBER_SAY = "Sorry, this number is not in service."
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    message: Message
+    duplicate: bool = False
+
+
+def _active_proxy(number: str) -> ProxyNumber | None:
+    return ProxyNumber.objects.filter(number=number, active=True).first()
+
+
+def sms_queue(
+    *,
+    proxy: ProxyNumber,
+    recipient: str,
+    body: str,
+    session: str = "",
+    outcome: str = "",
+    in_reply_to: Message | None = None,
+) -> Message:
+    """Log an outbound SMS as `queued`; it is delivered after the transaction commits."""
+    message = Message.objects.create(
+        direction=Direction.OUTBOUND,
+        kind=Kind.SMS,
+        provider=proxy.provider,
+        proxy=proxy,
+        sender=proxy.number,
+        recipient=recipient,
+        body=body,
+        status=Status.QUEUED,
+        session=session,
+        outcome=outcome,
+        in_reply_to=in_reply_to,
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: delivery_enqueue(message_id=message.pk))
+    return message
+
+
+def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
+    """Log an inbound SMS once, let the number's service decide, queue what it says.
+
+    A vendor id seen before is a redelivery: acknowledged, not processed again.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    direction=Direction.INBOUND,
+                    kind=Kind.SMS,
+                    provider=inbound.provider,
+                    vendor_id=inbound.vendor_id,
+                    sender=inbound.sender,
+                    recipient=inbound.recipient,
+                    body=inbound.text,
+                    status=Status.RECEIVED,
+                )
+        except IntegrityError:
+            logger.info("duplicate %s SMS %s ignored", inbound.provider, inbound.vendor_id)
+            existing = Message.objects.get(
+                provider=inbound.provider,
+                direction=Direction.INBOUND,
+                kind=Kind.SMS,
+                vendor_id=inbound.vendor_id,
+            )
+            return InboundResult(message=existing, duplicate=True)
+
+        proxy = _active_proxy(inbound.recipient)
+        if proxy is None:
+            message.status = Status.UNROUTED
+            message.outcome = "not_in_pool"
+            message.save(update_fields=["status", "outcome", "updated_at"])
+            logger.warning(
+                "SMS from %s to %s: not a pool number",
+                mask(inbound.sender),
+                mask(inbound.recipient),
+            )
+            return InboundResult(message=message)
+
+        decision = get_router(proxy.service).route_sms(
+            proxy=proxy, sender=inbound.sender, text=inbound.text
+        )
+        message.proxy = proxy
+        message.session = decision.session
+        message.outcome = decision.outcome
+        message.save(update_fields=["proxy", "session", "outcome", "updated_at"])
+        for outbound in decision.messages:
+            sms_queue(
+                proxy=proxy,
+                recipient=outbound.recipient,
+                body=outbound.body,
+                session=decision.session,
+                outcome=decision.outcome,
+                in_reply_to=message,
+            )
+        logger.info(
+            "SMS %s on %s from %s: %s, %d to send",
+            message.pk,
+            mask(proxy.number),
+            mask(inbound.sender),
+            decision.outcome or "-",
+            len(decision.messages),
+        )
+        return InboundResult(message=message)
+
+
+def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
+    """Log an inbound call and return what the vendor should do with it."""
+    with transaction.atomic():
+        proxy = _active_proxy(inbound.recipient)
+        if proxy is None:
+            action, session, outcome = CallAction.say(UNKNOWN_NUMBER_SAY), "", "not_in_pool"
+        else:
+            decision = get_router(proxy.service).route_call(proxy=proxy, caller=inbound.caller)
+            action, session, outcome = decision.action, decision.session, decision.outcome
+        transfer = action.kind == CallActionKind.TRANSFER
+        try:
+            with transaction.atomic():
+                Message.objects.create(
+                    direction=Direction.INBOUND,
+                    kind=Kind.CALL,
+                    provider=inbound.provider,
+                    vendor_id=inbound.vendor_id,
+                    proxy=proxy,
+                    sender=inbound.caller,
+                    recipient=inbound.recipient,
+                    body="" if transfer else action.text,
+                    status=(
+                        Status.TRANSFERRED
+                        if transfer
+                        else (Status.UNROUTED if proxy is None else Status.ANSWERED)
+                    ),
+                    outcome=outcome,
+                    session=session,
+                )
+        except IntegrityError:
+            # The vendor asked again for the same call: same answer, logged once.
+            pass
+        logger.info(
+            "call on %s from %s: %s", mask(inbound.recipient), mask(inbound.caller), outcome or "-"
+        )
+        return action
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def _delivery_settings() -> dict:
+    return settings.MASKED_NUMBERS_DELIVERY
+
+
+def backoff_seconds(*, attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff after the n-th failed attempt, honouring Retry-After."""
+    conf = _delivery_settings()
+    delay = min(
+        conf["BACKOFF_MAX_SECONDS"], conf["BACKOFF_BASE_SECONDS"] * 2 ** max(0, attempts - 1)
+    )
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, conf["BACKOFF_MAX_SECONDS"]))
+    return delay
+
+
+def delivery_enqueue(*, message_id: int, run_after: datetime | None = None) -> None:
+    """Hand a message to the task queue. Enqueueing twice is harmless: delivery claims it."""
+    from django.tasks import task_backends
+
+    from .tasks import deliver_message
+
+    task = deliver_message
+    if run_after is not None:
+        if not task_backends[task.backend].supports_defer:
+            # In-process backends cannot wait: the outbox sweep picks the message up.
+            return
+        task = task.using(run_after=run_after)
+    task.enqueue(message_id)
+
+
+def message_deliver(*, message_id: int) -> str:
+    """One delivery attempt of a queued outbound SMS. Returns the resulting status."""
+    now = timezone.now()
+    lease = timedelta(seconds=_delivery_settings()["SENDING_LEASE_SECONDS"])
+    claimed = (
+        # Claimed by one worker only: the status moves in one conditional UPDATE.
+        Message.objects.filter(
+            pk=message_id, direction=Direction.OUTBOUND, status=Status.QUEUED
+        ).update(
+            status=Status.SENDING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + lease,
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return "skipped"
+    message = Message.objects.get(pk=message_id)
+    try:
+        sent = get_provider(message.provider).send_sms(
+            sender=message.sender, recipient=message.recipient, body=message.body
+        )
+    except (SendError, ProviderNotConfigured) as err:
+        transient = isinstance(err, ProviderNotConfigured) or err.transient
+        retry_after = getattr(err, "retry_after", None)
+        return _delivery_failed(
+            message, error=str(err), transient=transient, retry_after=retry_after
+        )
+    except Exception as err:
+        # A vendor answer we could not read, a bug in a backend: keep the message, retry.
+        logger.exception("SMS %s: unexpected error while sending", message.pk)
+        return _delivery_failed(
+            message,
+            error=f"unexpected error: {type(err).__name__}",
+            transient=True,
+            retry_after=None,
+        )
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=Status.SENT,
+        vendor_id=sent.vendor_id[:128],
+        sent_at=timezone.now(),
+        next_attempt_at=None,
+        last_error="",
+        updated_at=timezone.now(),
+    )
+    return Status.SENT
+
+
+def _delivery_failed(
+    message: Message, *, error: str, transient: bool, retry_after: float | None
+) -> str:
+    now = timezone.now()
+    if transient and message.attempts < _delivery_settings()["MAX_ATTEMPTS"]:
+        at = now + timedelta(
+            seconds=backoff_seconds(attempts=message.attempts, retry_after=retry_after)
+        )
+        Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.QUEUED, next_attempt_at=at, last_error=error[:1000], updated_at=now
+        )
+        logger.warning(
+            "SMS %s to %s: attempt %d failed (%s), retrying at %s",
+            message.pk,
+            mask(message.recipient),
+            message.attempts,
+            error,
+            at.isoformat(),
+        )
+        delivery_enqueue(message_id=message.pk, run_after=at)
+        return Status.QUEUED
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=Status.FAILED, next_attempt_at=None, last_error=error[:1000], updated_at=now
+    )
+    logger.error(
+        "SMS %s to %s failed after %d attempts: %s",
+        message.pk,
+        mask(message.recipient),
+        message.attempts,
+        error,
+    )
+    return Status.FAILED
+
+
+def outbox_sweep(*, now: datetime | None = None, grace_seconds: float = 30) -> int:
+    """Pick up what the task queue lost: expired `sending` leases and overdue `queued` rows.
+
+    Run periodically (`manage.py outbox_sweep --loop`). Returns how many were enqueued.
+    """
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=grace_seconds)
+    revived = Message.objects.filter(
+        direction=Direction.OUTBOUND, status=Status.SENDING, next_attempt_at__lt=now
+    ).update(
+        status=Status.QUEUED,
+        next_attempt_at=overdue,
+        last_error="delivery interrupted (worker lost); retrying",
+        updated_at=now,
+    )
+    if revived:
+        logger.warning("outbox: %d interrupted deliveries queued again", revived)
+    due = list(
+        Message.objects.filter(
+            direction=Direction.OUTBOUND, status=Status.QUEUED, next_attempt_at__lte=overdue
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for message_id in due:
+        delivery_enqueue(message_id=message_id)
+    return len(due)
+
+
+def message_resend(*, message: Message) -> bool:
+    """Queue a failed outbound SMS again (staff action). False if it was not failed."""
+    updated = Message.objects.filter(
+        pk=message.pk, direction=Direction.OUTBOUND, status=Status.FAILED
+    ).update(
+        status=Status.QUEUED, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
+    )
+    if updated:
+        transaction.on_commit(lambda: delivery_enqueue(message_id=message.pk))
+    return bool(updated)
+
+
+def proxy_number_retire(*, proxy: ProxyNumber) -> None:
+    """Take a number out of the pool; its history stays."""
+    if proxy.active:
+        proxy.active = False
+        proxy.retired_at = timezone.now()
+        proxy.save(update_fields=["active", "retired_at"])

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task()
+def deliver_message(message_id: int) -> str:
+    """Background delivery of one queued outbound SMS (see services.message_deliver)."""
+    from .services import message_deliver
+
+    return message_deliver(message_id=message_id)

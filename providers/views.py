@@ -1,0 +1,62 @@
+"""Vendor webhooks: verify, parse, dispatch. Bad input is a 4xx with a reason."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from .backends.base import BaseProvider
+from .exceptions import MalformedWebhook, ProviderNotConfigured, WebhookValidationError
+from .registry import get_provider
+from .services import inbound_call_receive, inbound_sms_receive
+
+logger = logging.getLogger(__name__)
+
+
+def _provider(alias: str) -> BaseProvider:
+    try:
+        return get_provider(alias)
+    except ProviderNotConfigured as err:
+        raise Http404(f"no provider {alias!r} is configured") from err
+
+
+def _refuse(alias: str, err: Exception, status: int) -> HttpResponse:
+    logger.warning("%s webhook refused (%d): %s", alias, status, err)
+    return HttpResponse(f"{err}\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def sms_webhook(request: HttpRequest, alias: str, token: str | None = None) -> HttpResponse:
+    provider = _provider(alias)
+    if not provider.supports_inbound_sms:
+        raise Http404(f"{alias} sends no inbound SMS")
+    try:
+        inbound = provider.parse_sms_webhook(request, token=token)
+    except WebhookValidationError as err:
+        return _refuse(alias, err, 403)
+    except MalformedWebhook as err:
+        return _refuse(alias, err, 400)
+    except RequestDataTooBig as err:
+        return _refuse(alias, err, 413)
+    inbound_sms_receive(inbound=inbound)
+    return provider.sms_webhook_ack()
+
+
+@csrf_exempt
+@require_GET
+def voice_webhook(request: HttpRequest, alias: str) -> HttpResponse:
+    provider = _provider(alias)
+    if not provider.supports_inbound_voice:
+        raise Http404(f"{alias} sends no inbound calls")
+    try:
+        inbound = provider.parse_call_webhook(request)
+    except WebhookValidationError as err:
+        return _refuse(alias, err, 403)
+    except MalformedWebhook as err:
+        return _refuse(alias, err, 400)
+    return provider.render_call(inbound_call_receive(inbound=inbound))

@@ -1,0 +1,21 @@
+"""Test settings: every provider configured against hosts that `responses` intercepts."""
+
+import os
+
+os.environ.setdefault("DJANGO_TASKS_BACKEND", "immediate")
+os.environ.setdefault("MESSAGEBIRD_ACCESS_KEY", "test_messagebird_access_key")
+os.environ.setdefault("MESSAGEBIRD_SIGNING_KEY", "test-messagebird-signing-key")
+os.environ.setdefault("MESSAGEBIRD_API_URL", "https://rest.messagebird.test")
+os.environ.setdefault("FLOWROUTE_ACCESS_KEY", "test_flowroute_access")
+os.environ.setdefault("FLOWROUTE_SECRET_KEY", "test_flowroute_secret")
+os.environ.setdefault("FLOWROUTE_WEBHOOK_TOKEN", "test-flowroute-webhook-token")
+os.environ.setdefault("FLOWROUTE_API_URL", "https://api.flowroute.test/v2.1")
+
+from maskednumbers.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MASKED_NUMBERS_DELIVERY = {
+    **MASKED_NUMBERS_DELIVERY,  # noqa: F405
+    "BACKOFF_BASE_SECONDS": 1.0,
+    "BACKOFF_MAX_SECONDS": 60.0,
+}
