@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from .backends.base import BaseProvider
-from .exceptions import MalformedWebhook, ProviderNotConfigured, WebhookValidationError
+from .exceptions import ProviderNotConfigured, WebhookValidationError
 from .registry import get_provider
 from .services import inbound_call_receive, inbound_sms_receive
 
@@ -24,7 +25,15 @@ def _provider(alias: str) -> BaseProvider:
         raise Http404(f"no provider {alias!r} is configured") from err
 
 
-def _refuse(alias: str, err: Exception, status: int) -> HttpResponse:
+def _refuse(alias: str, err: SuspiciousOperation) -> HttpResponse:
+    """4xx with the reason; what the request wrote so far (a signature's jti) is undone."""
+    if isinstance(err, WebhookValidationError):
+        status = 403
+    elif isinstance(err, RequestDataTooBig):
+        status = 413
+    else:
+        status = 400
+    transaction.set_rollback(True)
     logger.warning("%s webhook refused (%d): %s", alias, status, err)
     return HttpResponse(f"{err}\n", status=status, content_type="text/plain; charset=utf-8")
 
@@ -35,15 +44,13 @@ def sms_webhook(request: HttpRequest, alias: str, token: str | None = None) -> H
     provider = _provider(alias)
     if not provider.supports_inbound_sms:
         raise Http404(f"{alias} sends no inbound SMS")
-    try:
-        inbound = provider.parse_sms_webhook(request, token=token)
-    except WebhookValidationError as err:
-        return _refuse(alias, err, 403)
-    except MalformedWebhook as err:
-        return _refuse(alias, err, 400)
-    except RequestDataTooBig as err:
-        return _refuse(alias, err, 413)
-    inbound_sms_receive(inbound=inbound)
+    # One transaction: a refused request leaves nothing behind, an accepted one is whole.
+    with transaction.atomic():
+        try:
+            inbound = provider.parse_sms_webhook(request, token=token)
+        except SuspiciousOperation as err:
+            return _refuse(alias, err)
+        inbound_sms_receive(inbound=inbound)
     return provider.sms_webhook_ack()
 
 
@@ -53,10 +60,10 @@ def voice_webhook(request: HttpRequest, alias: str) -> HttpResponse:
     provider = _provider(alias)
     if not provider.supports_inbound_voice:
         raise Http404(f"{alias} sends no inbound calls")
-    try:
-        inbound = provider.parse_call_webhook(request)
-    except WebhookValidationError as err:
-        return _refuse(alias, err, 403)
-    except MalformedWebhook as err:
-        return _refuse(alias, err, 400)
-    return provider.render_call(inbound_call_receive(inbound=inbound))
+    with transaction.atomic():
+        try:
+            inbound = provider.parse_call_webhook(request)
+        except SuspiciousOperation as err:
+            return _refuse(alias, err)
+        action = inbound_call_receive(inbound=inbound)
+    return provider.render_call(action)

@@ -23,6 +23,7 @@ import messagebird
 import requests
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from messagebird.client import USER_AGENT, ErrorException
 from messagebird.error import ValidationError as SignatureError
 from messagebird.http_client import ResponseFormat
@@ -219,6 +220,6 @@ def _request_fields(request: HttpRequest) -> dict[str, Any]:
     if content_type in {"application/x-www-form-urlencoded", "multipart/form-data", ""}:
         try:
             return request.POST.dict()
-        except (ValueError, UnicodeDecodeError) as err:
+        except (ValueError, UnicodeDecodeError, MultiPartParserError) as err:
             raise MalformedWebhook("body is not a valid form") from err
     raise MalformedWebhook(f"unsupported content type {content_type[:60]!r}")
