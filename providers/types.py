@@ -5,13 +5,35 @@ Numbers are E.164 everywhere. Inbound events keep the raw vendor payload.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# PostgreSQL text cannot hold NUL, and no database driver can encode a lone surrogate
+# (JSON's "\ud800" decodes to one): both would turn a vendor's message into a 500.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """Text from outside with NUL dropped and lone surrogates replaced by U+FFFD."""
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+
+
+class _Storable:
+    """Frozen inbound events clean their free-text fields once, whoever builds them."""
+
+    _text_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._text_fields:
+            object.__setattr__(self, name, storable_text(getattr(self, name)))
+
 
 @dataclass(frozen=True)
-class InboundSms:
+class InboundSms(_Storable):
+    _text_fields = ("text", "vendor_id")
+
     provider: str
     sender: str
     recipient: str
@@ -21,7 +43,9 @@ class InboundSms:
 
 
 @dataclass(frozen=True)
-class InboundCall:
+class InboundCall(_Storable):
+    _text_fields = ("vendor_id",)
+
     provider: str
     caller: str
     recipient: str

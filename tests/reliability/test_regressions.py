@@ -35,3 +35,33 @@ def test_multipart_without_boundary_is_a_bad_request_that_writes_nothing(client,
     assert response.status_code == 400
     assert b"not a valid form" in response.content
     assert not SeenSignature.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("escaped", "stored"),
+    [("a\\u0000b", "ab"), ("\\ud800!", "\ufffd!"), ("\\ud83d\\ude00", "\U0001f600")],
+)
+def test_nul_and_lone_surrogates_in_a_json_body_are_stored_not_a_500(
+    client, pairs, mb_proxy, escaped, stored
+):
+    body = (
+        '{"originator": "12065552000", "recipient": "12065550100", '
+        f'"payload": "{escaped}", "id": "id-{escaped}"}}'
+    ).encode()
+    response = _signed_post(client, body, "application/json")
+    assert response.status_code == 200
+    inbound = Message.objects.get(direction="in")
+    assert inbound.body == stored
+    assert Message.objects.get(direction="out").body == stored
+
+
+def test_nul_in_a_flowroute_body_is_stored_without_it(client, pairs, fr_proxy):
+    body = b'{"from": "12065552000", "to": "12065550101", "body": "x\\u0000y", "id": "f\\u0000"}'
+    response = client.generic(
+        "POST",
+        "/webhooks/flowroute/sms/test-flowroute-webhook-token/",
+        body,
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert Message.objects.get(direction="in", vendor_id="f").body == "xy"
