@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urljoin
 from xml.sax.saxutils import escape, quoteattr
@@ -39,6 +40,10 @@ from .http import raise_for_response, transport_error
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "HTTP_MESSAGEBIRD_SIGNATURE_JWT"
+
+# Characters XML 1.0 does not allow even escaped (https://www.w3.org/TR/xml/#charsets):
+# a call flow carrying one would not parse at MessageBird.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class TimeoutHttpClient:
@@ -198,12 +203,14 @@ def call_flow_xml(action: CallAction) -> str:
     """MessageBird call-flow XML for one action, attributes and text escaped."""
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'
     if action.kind == CallActionKind.TRANSFER:
-        destination = quoteattr(digits_only(action.destination))
+        destination = quoteattr(_xml_chars(digits_only(action.destination)))
         return f'{head}<Transfer destination={destination} mask="true" />\n'
-    return (
-        f"{head}<Say language={quoteattr(action.language)} voice={quoteattr(action.voice)}>"
-        f"{escape(action.text)}</Say>\n"
-    )
+    language, voice = quoteattr(_xml_chars(action.language)), quoteattr(_xml_chars(action.voice))
+    return f"{head}<Say language={language} voice={voice}>{escape(_xml_chars(action.text))}</Say>\n"
+
+
+def _xml_chars(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def _request_fields(request: HttpRequest) -> dict[str, Any]:

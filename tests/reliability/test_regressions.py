@@ -65,3 +65,13 @@ def test_nul_in_a_flowroute_body_is_stored_without_it(client, pairs, fr_proxy):
     )
     assert response.status_code == 200
     assert Message.objects.get(direction="in", vendor_id="f").body == "xy"
+
+
+def test_call_flow_xml_drops_characters_xml_forbids():
+    from xml.etree import ElementTree
+
+    from providers.backends.messagebird import call_flow_xml
+    from providers.types import CallAction
+
+    xml = call_flow_xml(CallAction.say("one\x00two\x0bthree\ufffe & <four>"))
+    assert ElementTree.fromstring(xml.encode()).text == "onetwothree & <four>"  # noqa: S314
