@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import json
+
 import pytest
+import responses
+from django.conf import settings as django_settings
 
 from providers.models import Service
 from tests import factories
 
 from .router import make_pairs
+from .vendor import Ledger, messagebird_request_params
 
 PAIR_ROUTER = "tests.reliability.router.PairRouter"
+MESSAGEBIRD_API = django_settings.MASKED_NUMBERS_PROVIDERS["messagebird"]["OPTIONS"]["api_url"]
 
 
 @pytest.fixture
@@ -34,3 +40,21 @@ def fr_proxy(db):
 @pytest.fixture
 def console_proxy(db):
     return factories.proxy_number(number="+12065550102", provider="console")
+
+
+requires_postgres = pytest.mark.skipif(
+    "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+    reason="needs PostgreSQL (concurrent writers)",
+)
+
+
+@pytest.fixture
+def messagebird_api(mocked_responses) -> Ledger:
+    """The MessageBird REST API of the test settings, accepting every message."""
+
+    def accept(request):
+        return 201, {}, json.dumps(ledger.accept(messagebird_request_params(request.body)))
+
+    ledger = Ledger()
+    mocked_responses.add_callback(responses.POST, f"{MESSAGEBIRD_API}/messages", callback=accept)
+    return ledger
