@@ -219,9 +219,10 @@ MASKED_NUMBERS_ROUTERS = {
     "conversations": "conversations.router.ConversationsRouter",
 }
 
-# Delivery: transient vendor failures retry with exponential backoff.
+# Delivery: transient vendor failures retry with exponential backoff. With the defaults
+# 20 attempts span about three hours, so a vendor outage of that length loses nothing.
 MASKED_NUMBERS_DELIVERY = {
-    "MAX_ATTEMPTS": int(os.environ.get("MASKED_NUMBERS_MAX_ATTEMPTS", "8")),
+    "MAX_ATTEMPTS": int(os.environ.get("MASKED_NUMBERS_MAX_ATTEMPTS", "20")),
     "BACKOFF_BASE_SECONDS": float(os.environ.get("MASKED_NUMBERS_BACKOFF_BASE", "5")),
     "BACKOFF_MAX_SECONDS": float(os.environ.get("MASKED_NUMBERS_BACKOFF_MAX", "900")),
     # A message in `sending` for longer than this is assumed lost with its worker.

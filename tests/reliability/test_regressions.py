@@ -75,3 +75,13 @@ def test_call_flow_xml_drops_characters_xml_forbids():
 
     xml = call_flow_xml(CallAction.say("one\x00two\x0bthree\ufffe & <four>"))
     assert ElementTree.fromstring(xml.encode()).text == "onetwothree & <four>"  # noqa: S314
+
+
+def test_the_default_retry_budget_outlasts_a_long_vendor_outage(settings):
+    from maskednumbers import settings as defaults
+    from providers.services import backoff_seconds
+
+    settings.MASKED_NUMBERS_DELIVERY = defaults.MASKED_NUMBERS_DELIVERY
+    attempts = defaults.MASKED_NUMBERS_DELIVERY["MAX_ATTEMPTS"]
+    waited = sum(backoff_seconds(attempts=n) for n in range(1, attempts))
+    assert waited >= 2 * 3600
