@@ -242,9 +242,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"webhook_tokens": {"()": "providers.log.RedactWebhookTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.request": {"filters": ["webhook_tokens"]},
         "django.tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
     },

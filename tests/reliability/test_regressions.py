@@ -85,3 +85,10 @@ def test_the_default_retry_budget_outlasts_a_long_vendor_outage(settings):
     attempts = defaults.MASKED_NUMBERS_DELIVERY["MAX_ATTEMPTS"]
     waited = sum(backoff_seconds(attempts=n) for n in range(1, attempts))
     assert waited >= 2 * 3600
+
+
+def test_the_flowroute_token_in_a_refused_path_is_not_logged(client, caplog, fr_proxy):
+    path = "/webhooks/flowroute/sms/test-flowroute-webhook-token/"
+    assert client.generic("POST", path, b"{", "application/json").status_code == 400
+    logged = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert logged == ["Bad Request: /webhooks/flowroute/sms/***/"]
