@@ -37,13 +37,18 @@ class MalformedWebhook(ProviderError, SuspiciousOperation):
 
 
 class SendError(ProviderError):
-    """Sending failed. `transient` says whether trying again later may succeed."""
+    """Sending failed. `transient` says whether trying again later may succeed.
+
+    `detail` is the vendor's own answer: it may echo the recipient or the text, so it
+    is kept with the message for staff and never logged above DEBUG.
+    """
 
     transient = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.detail = detail
 
 
 class TransientSendError(SendError):

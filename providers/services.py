@@ -222,9 +222,12 @@ def message_deliver(*, message_id: int) -> str:
         )
     except (SendError, ProviderNotConfigured) as err:
         transient = isinstance(err, ProviderNotConfigured) or err.transient
-        retry_after = getattr(err, "retry_after", None)
         return _delivery_failed(
-            message, error=str(err), transient=transient, retry_after=retry_after
+            message,
+            error=str(err),
+            detail=getattr(err, "detail", ""),
+            transient=transient,
+            retry_after=getattr(err, "retry_after", None),
         )
     except Exception as err:
         # A vendor answer we could not read, a bug in a backend: keep the message, retry.
@@ -232,6 +235,7 @@ def message_deliver(*, message_id: int) -> str:
         return _delivery_failed(
             message,
             error=f"unexpected error: {type(err).__name__}",
+            detail="",
             transient=True,
             retry_after=None,
         )
@@ -247,15 +251,19 @@ def message_deliver(*, message_id: int) -> str:
 
 
 def _delivery_failed(
-    message: Message, *, error: str, transient: bool, retry_after: float | None
+    message: Message, *, error: str, detail: str, transient: bool, retry_after: float | None
 ) -> str:
     now = timezone.now()
+    # The log gets our words only; the vendor's (`detail`) may carry the number or text.
+    stored = f"{error}: {detail}" if detail else error
+    if detail:
+        logger.debug("SMS %s: vendor said %s", message.pk, detail)
     if transient and message.attempts < _delivery_settings()["MAX_ATTEMPTS"]:
         at = now + timedelta(
             seconds=backoff_seconds(attempts=message.attempts, retry_after=retry_after)
         )
         Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
-            status=Status.QUEUED, next_attempt_at=at, last_error=error[:1000], updated_at=now
+            status=Status.QUEUED, next_attempt_at=at, last_error=stored[:1000], updated_at=now
         )
         logger.warning(
             "SMS %s to %s: attempt %d failed (%s), retrying at %s",
@@ -268,7 +276,7 @@ def _delivery_failed(
         delivery_enqueue(message_id=message.pk, run_after=at)
         return Status.QUEUED
     Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
-        status=Status.FAILED, next_attempt_at=None, last_error=error[:1000], updated_at=now
+        status=Status.FAILED, next_attempt_at=None, last_error=stored[:1000], updated_at=now
     )
     logger.error(
         "SMS %s to %s failed after %d attempts: %s",

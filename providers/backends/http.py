@@ -28,7 +28,7 @@ def raise_for_response(response: requests.Response, *, vendor: str) -> None:
     reason = f"{vendor} answered HTTP {status}"
     if status in TRANSIENT_STATUS or status >= 500:
         raise TransientSendError(reason, retry_after=retry_after_seconds(response))
-    raise PermanentSendError(f"{reason}: {response.text[:300]}")
+    raise PermanentSendError(reason, detail=response.text[:300])
 
 
 def transport_error(err: requests.RequestException, *, vendor: str) -> TransientSendError:

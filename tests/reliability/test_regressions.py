@@ -92,3 +92,22 @@ def test_the_flowroute_token_in_a_refused_path_is_not_logged(client, caplog, fr_
     assert client.generic("POST", path, b"{", "application/json").status_code == 400
     logged = [r.getMessage() for r in caplog.records if r.name == "django.request"]
     assert logged == ["Bad Request: /webhooks/flowroute/sms/***/"]
+
+
+def test_a_vendor_refusal_is_stored_for_staff_but_not_logged(caplog, fr_proxy, mocked_responses):
+    import logging
+
+    from providers.services import message_deliver, sms_queue
+
+    mocked_responses.add(
+        "POST",
+        "https://api.flowroute.test/v2.1/messages",
+        status=400,
+        json={"errors": [{"detail": "bad to 12065553000"}]},
+    )
+    caplog.set_level(logging.INFO)
+    message = sms_queue(proxy=fr_proxy, recipient="+12065553000", body="x")
+    assert message_deliver(message_id=message.pk) == "failed"
+    message.refresh_from_db()
+    assert "bad to 12065553000" in message.last_error
+    assert not [r for r in caplog.records if "12065553000" in r.getMessage()]
