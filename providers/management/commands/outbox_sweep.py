@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, connections
 
 from providers.services import outbox_sweep
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -19,9 +23,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop: bool, interval: float, **options) -> None:
         while True:
-            count = outbox_sweep()
-            if count or options["verbosity"] > 1:
-                self.stdout.write(f"outbox: {count} message(s) enqueued")
+            try:
+                count = outbox_sweep()
+            except DatabaseError as err:
+                if not loop:
+                    raise
+                # The database is restarting or unreachable: sweep again next time.
+                logger.warning("outbox sweep failed (%s); retrying", type(err).__name__)
+                connections.close_all()
+            else:
+                if count or options["verbosity"] > 1:
+                    self.stdout.write(f"outbox: {count} message(s) enqueued")
             if not loop:
                 return
             time.sleep(interval)
