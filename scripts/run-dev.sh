@@ -5,7 +5,7 @@ PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 
-"$PY" manage.py db_worker --interval 0.5 --no-reload &
+"$PY" manage.py delivery_worker --interval 0.5 --no-reload &
 worker=$!
 "$PY" manage.py outbox_sweep --loop --interval 15 &
 sweeper=$!

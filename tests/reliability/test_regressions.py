@@ -111,3 +111,54 @@ def test_a_vendor_refusal_is_stored_for_staff_but_not_logged(caplog, fr_proxy, m
     message.refresh_from_db()
     assert "bad to 12065553000" in message.last_error
     assert not [r for r in caplog.records if "12065553000" in r.getMessage()]
+
+
+class _StopLoop(Exception):
+    pass
+
+
+def test_the_sweep_loop_outlives_a_database_error(monkeypatch, capsys):
+    from django.core.management import call_command
+    from django.db import OperationalError
+
+    from providers.management.commands import outbox_sweep as command
+
+    outcomes = iter([OperationalError("server closed the connection"), 2, _StopLoop()])
+
+    def sweep():
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(command, "outbox_sweep", sweep)
+    with pytest.raises(_StopLoop):
+        call_command("outbox_sweep", "--loop", "--interval", "0")
+    assert "outbox: 2 message(s) enqueued" in capsys.readouterr().out
+
+
+def test_the_delivery_worker_outlives_a_database_error(monkeypatch):
+    from django.db import OperationalError
+    from django_tasks_db.management.commands import db_worker
+
+    from providers.management.commands.delivery_worker import ResilientWorker
+
+    runs = []
+
+    def run_once(self):
+        runs.append(self.worker_id)
+        if len(runs) == 1:
+            raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(db_worker.Worker, "run", run_once)
+    ResilientWorker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="w1",
+        excluded_queue_names=[],
+    ).run()
+    assert runs == ["w1", "w1"]

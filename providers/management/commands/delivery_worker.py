@@ -1,0 +1,65 @@
+"""`db_worker` that outlives a database restart."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import DatabaseError, connections
+from django_tasks_db.management.commands import db_worker
+
+logger = logging.getLogger(__name__)
+
+
+class ResilientWorker(db_worker.Worker):
+    """django-tasks-db's worker exits on the first database error; this one waits and
+    goes on. A delivery cut short by the outage is left in `sending` and comes back
+    through the outbox sweep when its lease expires."""
+
+    max_pause = 10.0
+
+    def run(self) -> None:
+        pause = 0.5
+        while self.running:
+            try:
+                super().run()
+                return
+            except DatabaseError as err:
+                logger.warning(
+                    "database unavailable (%s); retrying in %.1fs", type(err).__name__, pause
+                )
+                connections.close_all()
+                time.sleep(pause)
+                pause = min(pause * 2, self.max_pause)
+
+
+class Command(db_worker.Command):
+    help = "Run the delivery worker (db_worker that survives database restarts)."
+
+    def handle(
+        self,
+        *,
+        verbosity: int,
+        queue_name: str,
+        interval: float,
+        batch: bool,
+        backend_name: str,
+        startup_delay: bool,
+        max_tasks: int | None,
+        worker_id: str,
+        exclude_queues: str,
+        **options,
+    ) -> None:
+        self.configure_logging(verbosity)
+        worker = ResilientWorker(
+            queue_names=queue_name.split(","),
+            interval=interval,
+            batch=batch,
+            backend_name=backend_name,
+            startup_delay=startup_delay,
+            max_tasks=max_tasks,
+            worker_id=worker_id,
+            excluded_queue_names=exclude_queues.split(",") if exclude_queues else [],
+        )
+        worker.configure_signals()
+        worker.run()
