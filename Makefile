@@ -23,6 +23,14 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Process-level runs (load, vendor/worker/database faults) and long fuzzing; see
+# tests/reliability/README.md. RELIABILITY_SECONDS sets the length of the load run.
+RELIABILITY_SECONDS ?= 300
+RELIABILITY_FUZZ_EXAMPLES ?= 1000
+reliability: $(VENV)/.installed
+	RELIABILITY_SECONDS=$(RELIABILITY_SECONDS) $(PY) -m pytest -m slow -s tests/reliability $(PYTEST_ARGS)
+	RELIABILITY_FUZZ_EXAMPLES=$(RELIABILITY_FUZZ_EXAMPLES) $(PY) -m pytest -q --hypothesis-show-statistics tests/reliability/test_webhook_fuzz.py $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from providers.models import Service
 from tests import factories
 
-from .router import make_pairs
+from .pairs import make_pairs
 from .vendor import Ledger, messagebird_request_params
 
 PAIR_ROUTER = "tests.reliability.router.PairRouter"

@@ -54,12 +54,3 @@ class PairRouter(BaseRouter):
 
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
         return dict.fromkeys(proxy_ids, len(settings.RELIABILITY_PAIRS) // 2)
-
-
-def make_pairs(count: int, *, prefix: str = "+1206555") -> dict[str, str]:
-    """`count` pairs of fictional numbers, both directions: +12065552000 <-> +12065553000."""
-    pairs: dict[str, str] = {}
-    for i in range(count):
-        a, b = f"{prefix}{2000 + i:04d}", f"{prefix}{3000 + i:04d}"
-        pairs[a], pairs[b] = b, a
-    return pairs

@@ -1,0 +1,359 @@
+"""Sustained load on real processes while the vendor, a worker and the database fail.
+
+gunicorn (several workers), two delivery workers and the outbox sweeper run against a
+private PostgreSQL cluster and a fake MessageBird on loopback ports. Signed webhooks
+arrive at a steady rate (some delivered twice, as vendors do); meanwhile the vendor
+refuses connections, answers 500, answers 429, stalls past the timeout; a delivery
+worker is killed with SIGKILL in the middle of a send; PostgreSQL is restarted. At the
+end every accepted message must have reached the vendor exactly once.
+
+Run with `make reliability` (RELIABILITY_SECONDS sets the length).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+import psycopg2
+import pytest
+import requests
+
+from tests.signing import messagebird_signature
+
+from . import harness
+from .settings import RELIABILITY_PAIRS
+
+pytestmark = pytest.mark.slow
+
+SECONDS = float(os.environ.get("RELIABILITY_SECONDS", "120"))
+RATE = float(os.environ.get("RELIABILITY_RATE", "12"))  # inbound SMS per second
+DUPLICATE_RATIO = 0.1
+PROXIES = ["+12065550100", "+12065550101", "+12065550102"]
+# Phases as fractions of the run: vendor faults first, then the process faults.
+VENDOR_FAULTS = [
+    (0.08, 0.18, "refused"),
+    (0.22, 0.30, "500"),
+    (0.34, 0.42, "429"),
+    (0.46, 0.52, "timeout"),
+]  # noqa: E501
+SIGKILL_AT, DB_RESTART_AT = 0.58, 0.72
+DB_DOWN_SECONDS = 4.0
+
+
+def sign(service: harness.Service, path: str, body: bytes = b"") -> str:
+    return messagebird_signature(url=service.url + path, body=body, key=service.signing_key)
+
+
+class Traffic:
+    """Vendor-like senders: each SMS is posted until it is accepted, as a vendor retries."""
+
+    def __init__(self, service: harness.Service, *, seconds: float, rate: float) -> None:
+        self.service = service
+        self.seconds = seconds
+        self.rate = rate
+        self.senders = sorted(RELIABILITY_PAIRS)
+        self.counter = itertools.count()
+        self.lock = threading.Lock()
+        self.accepted: dict[str, str] = {}  # vendor id -> body
+        self.gave_up: list[str] = []
+        self.requests = Counter()
+        self.refusals: list[tuple[int, str]] = []
+        self.calls = Counter()
+        self.redeliveries = 0
+
+    def _post(self, vendor_id: str, sender: str, proxy: str, body: str) -> int | None:
+        path = "/webhooks/messagebird/sms/"
+        data = urlencode(
+            {"originator": sender[1:], "recipient": proxy[1:], "payload": body, "id": vendor_id}
+        ).encode()
+        headers = {
+            "MessageBird-Signature-JWT": sign(self.service, path, data),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        try:
+            response = requests.post(
+                self.service.url + path, data=data, headers=headers, timeout=10
+            )
+        except requests.RequestException as err:
+            with self.lock:
+                self.requests[f"error:{type(err).__name__}"] += 1
+            return None
+        with self.lock:
+            self.requests[response.status_code] += 1
+            if response.status_code != 200:
+                self.refusals.append((response.status_code, response.text[:500]))
+        return response.status_code
+
+    def _call(self, caller: str, proxy: str) -> None:
+        path = "/webhooks/messagebird/voice/?" + urlencode(
+            {"source": caller[1:], "destination": proxy[1:], "callID": uuid.uuid4().hex}
+        )
+        try:
+            response = requests.get(
+                self.service.url + path,
+                headers={"MessageBird-Signature-JWT": sign(self.service, path)},
+                timeout=10,
+            )
+        except requests.RequestException:
+            self.calls["error"] += 1
+            return
+        if response.status_code != 200:
+            self.calls[response.status_code] += 1
+            return
+        root = ElementTree.fromstring(response.content)  # noqa: S314 - our own answer
+        ok = root.tag == "Transfer" and root.get("destination") == RELIABILITY_PAIRS[caller][1:]
+        self.calls["transfer" if ok else "wrong"] += 1
+
+    def _one(self, n: int, rng: random.Random, give_up_at: float) -> None:
+        sender, proxy = rng.choice(self.senders), rng.choice(PROXIES)
+        vendor_id, body = f"rel-{n}", f"load {n} {uuid.uuid4().hex[:8]}"
+        while time.monotonic() < give_up_at:
+            if self._post(vendor_id, sender, proxy, body) == 200:
+                with self.lock:
+                    self.accepted[vendor_id] = body
+                break
+            time.sleep(0.5)
+        else:
+            with self.lock:
+                self.gave_up.append(vendor_id)
+            return
+        if rng.random() < DUPLICATE_RATIO:
+            with self.lock:
+                self.redeliveries += 1
+            self._post(vendor_id, sender, proxy, body)
+        if n % 10 == 0:
+            self._call(sender, proxy)
+
+    def run(self, *, threads: int = 8) -> None:
+        start = time.monotonic()
+        end = start + self.seconds
+        give_up_at = end + 120
+
+        def sender_thread(index: int) -> None:
+            rng = random.Random(index)  # noqa: S311 - traffic, not secrets
+            while True:
+                n = next(self.counter)
+                due = start + n / self.rate
+                if due >= end:
+                    return
+                time.sleep(max(0.0, due - time.monotonic()))
+                self._one(n, rng, give_up_at)
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for future in [pool.submit(sender_thread, i) for i in range(threads)]:
+                future.result()
+
+
+def _db_rows(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _probe_outage(service: harness.Service, seconds: float) -> dict:
+    """What clients see while the database is down: clean 5xx, no traceback."""
+    seen = {"healthz": Counter(), "webhook": Counter(), "tracebacks": 0}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for kind, call in [
+            ("healthz", lambda: requests.get(service.url + "/healthz", timeout=5)),
+            (
+                "webhook",
+                lambda: requests.post(
+                    service.url + "/webhooks/messagebird/sms/",
+                    data=b"x=1",
+                    headers={
+                        "MessageBird-Signature-JWT": sign(
+                            service, "/webhooks/messagebird/sms/", b"x=1"
+                        )
+                    },  # noqa: E501
+                    timeout=5,
+                ),
+            ),
+        ]:
+            try:
+                response = call()
+            except requests.RequestException as err:
+                seen[kind][type(err).__name__] += 1
+                continue
+            seen[kind][response.status_code] += 1
+            if "Traceback" in response.text or 'File "' in response.text:
+                seen["tracebacks"] += 1
+        time.sleep(0.3)
+    return seen
+
+
+def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
+    report: dict = {"seconds": SECONDS, "rate_per_second": RATE, "faults": []}
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with harness.private_postgres() as pg:
+        database_url = pg.createdb("rel_load")
+        vendor = harness.FakeVendor(slow_seconds=2.5)
+        vendor.open()
+        service = harness.Service(database_url=database_url, vendor_url=vendor.url, logs=logs)
+        try:
+            service.start()
+            harness.wait_until(lambda: _healthy(service), timeout=60, what="the service")
+            _seed_numbers(database_url)
+            traffic = Traffic(service, seconds=SECONDS, rate=RATE)
+            runner = threading.Thread(target=traffic.run)
+            t0 = time.monotonic()
+            runner.start()
+
+            def at(fraction: float) -> None:
+                time.sleep(max(0.0, t0 + fraction * SECONDS - time.monotonic()))
+
+            for start, end, fault in VENDOR_FAULTS:
+                at(start)
+                if fault == "refused":
+                    vendor.close()
+                else:
+                    vendor.mode = fault
+                at(end)
+                if fault == "refused":
+                    vendor.open()
+                vendor.mode = "ok"
+                report["faults"].append(
+                    {"fault": f"vendor {fault}", "seconds": round((end - start) * SECONDS, 1)}
+                )  # noqa: E501
+
+            at(SIGKILL_AT)
+            report["faults"].append(_kill_a_worker_mid_send(service, vendor, database_url))
+
+            at(DB_RESTART_AT)
+            pg.stop("fast")
+            outage = _probe_outage(service, DB_DOWN_SECONDS)
+            pg.start()
+            harness.wait_until(lambda: _healthy(service), timeout=60, what="recovery")
+            report["faults"].append({"fault": "database restart", "while_down": _plain(outage)})
+
+            runner.join(timeout=SECONDS + 300)
+            assert not runner.is_alive(), "traffic did not finish"
+            expected = Counter(traffic.accepted.values())
+            with contextlib.suppress(TimeoutError):  # what is missing is reported below
+                harness.wait_until(
+                    lambda: set(vendor.ledger.bodies()) >= set(expected),
+                    timeout=180,
+                    what="every accepted message at the vendor",
+                )
+            time.sleep(3)  # anything sent twice would arrive now
+            delivered = vendor.ledger.bodies()
+            processes = {name: service.alive(name) for name in service.procs}
+            statuses = dict(
+                _db_rows(
+                    database_url,
+                    "SELECT status, count(*) FROM providers_message WHERE direction='out' GROUP BY status",  # noqa: E501
+                )
+            )
+            orphans = _db_rows(
+                database_url,
+                "SELECT count(*) FROM providers_message i WHERE i.direction='in' AND i.kind='sms' "
+                "AND NOT EXISTS (SELECT 1 FROM providers_message o WHERE o.in_reply_to_id=i.id)",
+            )[0][0]
+            sweeper_log = service.log_text("sweeper")
+        finally:
+            service.stop()
+            vendor.release_hang()
+            vendor.close()
+
+    report.update(
+        {
+            "webhook_requests": dict(Counter({str(k): v for k, v in traffic.requests.items()})),
+            "messages_in": len(traffic.accepted),
+            "redeliveries_sent": traffic.redeliveries,
+            "gave_up": len(traffic.gave_up),
+            "relayed": sum(1 for body in expected if delivered[body] >= 1),
+            "duplicated": sum(count - 1 for count in delivered.values() if count > 1),
+            "lost": sum(1 for body in expected if delivered[body] == 0),
+            "unexpected_at_vendor": sum(1 for body in delivered if body not in expected),
+            "vendor_requests": vendor.ledger.calls,
+            "outbound_by_status": statuses,
+            "inbound_without_relay": orphans,
+            "calls": dict(traffic.calls),
+            "processes_alive_at_end": processes,
+        }
+    )
+    print("\nRELIABILITY REPORT\n" + json.dumps(report, indent=2, default=str))
+    results = Path(os.environ.get("RELIABILITY_REPORT", tmp_path / "report.json"))
+    results.write_text(json.dumps(report, indent=2, default=str))
+
+    assert traffic.gave_up == []
+    assert report["lost"] == 0
+    assert report["duplicated"] == 0
+    assert report["unexpected_at_vendor"] == 0
+    assert report["relayed"] == report["messages_in"] > 0
+    assert orphans == 0
+    assert set(statuses) == {"sent"}
+    assert traffic.calls.get("wrong", 0) == 0
+    assert all(processes.values()), processes
+    assert outage["tracebacks"] == 0
+    assert 503 in outage["healthz"]
+    assert set(outage["webhook"]) <= {500, 502, 503, 504}
+    assert all(status >= 500 for status, _ in traffic.refusals), traffic.refusals[:5]
+    assert "interrupted deliveries queued again" in sweeper_log
+
+
+def _plain(outage: dict) -> dict:
+    return {k: dict(v) if isinstance(v, Counter) else v for k, v in outage.items()}
+
+
+def _healthy(service: harness.Service) -> bool:
+    try:
+        return requests.get(service.url + "/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _seed_numbers(database_url: str) -> None:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO providers_proxynumber "
+            "(number, provider, service, sms, voice, country, active, created_at) "
+            "VALUES (%s, 'messagebird', 'rides', true, true, 'US', true, now())",
+            [(n,) for n in PROXIES],
+        )
+
+
+def _kill_a_worker_mid_send(service, vendor, database_url: str) -> dict:
+    """Hold the next send at the vendor, SIGKILL the worker sending it, check the row."""
+    vendor.hanging.clear()
+    vendor.release.clear()
+    vendor.mode = "hang"
+    vendor.hanging.wait(timeout=60)
+    workers = {n: p.pid for n, p in service.procs.items() if n.startswith("worker")}
+    victim = harness.worker_of_client_port(workers, vendor.hung_client_port)
+    assert victim is not None, "no worker holds the hung connection"
+    sending = _db_rows(database_url, "SELECT id FROM providers_message WHERE status='sending'")
+    service.kill(victim)
+    vendor.mode = "ok"
+    vendor.release_hang()
+    # A supervisor restarts the worker; the interrupted send is the sweeper's to revive.
+    service.start_worker(victim)
+    ids = [row[0] for row in sending]
+    assert ids, "the hung send left no row in `sending`"
+    harness.wait_until(
+        lambda: (
+            _db_rows(
+                database_url,
+                "SELECT count(*) FROM providers_message WHERE id = ANY(%s) AND status='sent'",
+                (ids,),
+            )[0][0]
+            == len(ids)
+        ),
+        timeout=60,
+        what="the interrupted message to be sent",
+    )
+    return {"fault": "SIGKILL delivery worker mid-send", "worker": victim, "messages": len(ids)}
