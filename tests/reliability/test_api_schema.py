@@ -1,0 +1,46 @@
+"""Schemathesis against the OpenAPI schema of the REST API, in-process through WSGI.
+
+Every operation of /api/schema/ is called with generated valid and invalid data as a
+staff user: no 5xx, and every documented answer matches the schema (content type,
+body). Error statuses (400, 404) are not documented by the schema, so status-code
+conformance is not checked.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+
+EXAMPLES = int(os.environ.get("RELIABILITY_API_EXAMPLES", "30"))
+
+
+@pytest.fixture
+def staff_token(db, django_user_model) -> str:
+    user = django_user_model.objects.create_superuser("api-staff", "", "api-staff-password")
+    return Token.objects.create(user=user).key
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_api_keeps_to_its_schema(case, staff_token):
+    case.call_and_validate(
+        headers={"Authorization": f"Token {staff_token}"},
+        checks=[not_a_server_error, content_type_conformance, response_schema_conformance],
+    )
