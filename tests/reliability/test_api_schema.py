@@ -12,7 +12,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -24,6 +26,16 @@ from schemathesis.specs.openapi.checks import (
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 EXAMPLES = int(os.environ.get("RELIABILITY_API_EXAMPLES", "30"))
+
+
+@pytest.fixture
+def _test_connection_stays_open():
+    """Like Django's test client: a request must not close the test's transaction."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -39,7 +51,7 @@ def staff_token(db, django_user_model) -> str:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_the_api_keeps_to_its_schema(case, staff_token):
+def test_the_api_keeps_to_its_schema(case, staff_token, _test_connection_stays_open):
     case.call_and_validate(
         headers={"Authorization": f"Token {staff_token}"},
         checks=[not_a_server_error, content_type_conformance, response_schema_conformance],
