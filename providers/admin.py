@@ -30,21 +30,25 @@ class ProxyNumberAdmin(admin.ModelAdmin):
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        self._open = proxy_open_sessions(proxies=list(changelist.result_list))
+        # One question per service for the whole page rather than one per row; the counts
+        # ride on the row objects, since this admin instance is shared between requests.
+        rows = list(changelist.result_list)
+        counts = proxy_open_sessions(proxies=rows)
+        for row in rows:
+            row.open_session_count = counts.get(row.pk, 0)
         return changelist
 
     @admin.display(description="open sessions")
     def open_sessions(self, obj: ProxyNumber) -> int:
-        counts = getattr(self, "_open", None)
-        if counts is None or obj.pk not in counts:
+        count = getattr(obj, "open_session_count", None)
+        if count is None:
             return proxy_open_sessions(proxies=[obj]).get(obj.pk, 0)
-        return counts[obj.pk]
+        return count
 
     @admin.action(description="Retire selected numbers (keep their history)")
     def retire(self, request: HttpRequest, queryset: QuerySet[ProxyNumber]) -> None:
-        for proxy in queryset:
-            proxy_number_retire(proxy=proxy)
-        self.message_user(request, f"{queryset.count()} number(s) retired.", messages.SUCCESS)
+        retired = sum(proxy_number_retire(proxy=proxy) for proxy in queryset)
+        self.message_user(request, f"{retired} number(s) retired.", messages.SUCCESS)
 
 
 @admin.register(Message)

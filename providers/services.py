@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .exceptions import ProviderNotConfigured, SendError
-from .models import Direction, Kind, Message, ProxyNumber, Status
-from .phone import mask
+from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
+from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
+from .phone import country_of, mask, to_e164
 from .registry import get_provider, get_router
 from .types import CallAction, CallActionKind, InboundCall, InboundSms
 
@@ -321,9 +322,59 @@ def message_resend(*, message: Message) -> bool:
     return bool(updated)
 
 
-def proxy_number_retire(*, proxy: ProxyNumber) -> None:
-    """Take a number out of the pool; its history stays."""
-    if proxy.active:
-        proxy.active = False
-        proxy.retired_at = timezone.now()
-        proxy.save(update_fields=["active", "retired_at"])
+def proxy_number_create(
+    *, number: str, provider: str, service: str, sms: bool = True, voice: bool = False
+) -> ProxyNumber:
+    """Add a rented number to the pool. Raises ValidationError with the reason per field."""
+    try:
+        e164 = to_e164(number)
+    except InvalidPhoneNumber as err:
+        raise ValidationError(
+            {"number": f"{str(number)[:40]!r} is not a valid phone number."}
+        ) from err
+    if provider not in settings.MASKED_NUMBERS_PROVIDERS:
+        configured = ", ".join(settings.MASKED_NUMBERS_PROVIDERS) or "none"
+        raise ValidationError(
+            {"provider": f"provider {provider!r} is not configured (configured: {configured})."}
+        )
+    backend = get_provider(provider)
+    if voice and not backend.supports_inbound_voice:
+        raise ValidationError({"voice": f"{provider} numbers cannot take calls here."})
+    if sms and not backend.supports_inbound_sms:
+        raise ValidationError({"sms": f"{provider} numbers cannot take SMS here."})
+    duplicate = ValidationError({"number": f"{e164} is already in the pool."})
+    if ProxyNumber.objects.filter(number=e164).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            return ProxyNumber.objects.create(
+                number=e164,
+                provider=provider,
+                service=service,
+                sms=sms,
+                voice=voice,
+                country=country_of(e164),
+            )
+    except IntegrityError as err:
+        # Another request added the same number between the check and the insert.
+        raise duplicate from err
+
+
+def proxy_number_retire(*, proxy: ProxyNumber) -> bool:
+    """Take a number out of the pool; its history stays. False if it was retired already."""
+    now = timezone.now()
+    retired = ProxyNumber.objects.filter(pk=proxy.pk, active=True).update(
+        active=False, retired_at=now
+    )
+    if retired:
+        proxy.active, proxy.retired_at = False, now
+    return bool(retired)
+
+
+def seen_signatures_prune(*, now: datetime | None = None) -> int:
+    """Forget signature ids older than the replay window (their JWTs expired long ago)."""
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=settings.MASKED_NUMBERS_REPLAY_WINDOW_SECONDS
+    )
+    deleted, _ = SeenSignature.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from providers.services import outbox_sweep
+from providers.services import outbox_sweep, seen_signatures_prune
 
 
 class Command(BaseCommand):
@@ -20,6 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, loop: bool, interval: float, **options) -> None:
         while True:
             count = outbox_sweep()
+            seen_signatures_prune()
             if count or options["verbosity"] > 1:
                 self.stdout.write(f"outbox: {count} message(s) enqueued")
             if not loop:
