@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from providers.models import Message, Status
 from providers.services import message_deliver, outbox_sweep, sms_queue
+from tests.providers.logs import outbound_row
 from tests.providers.vendors import (
     FLOWROUTE_MESSAGES_URL,
     MESSAGEBIRD_MESSAGES_URL,
@@ -40,16 +41,8 @@ def later(hours: float = 1) -> timezone.datetime:
 
 def in_flight(proxy, *, lease_left: timedelta) -> Message:
     """A message a worker claimed (`sending`) whose lease ends after `lease_left`."""
-    return Message.objects.create(
-        direction="out",
-        provider=proxy.provider,
-        proxy=proxy,
-        sender=proxy.number,
-        recipient="+14155550199",
-        body="in flight",
-        status=Status.SENDING,
-        attempts=1,
-        next_attempt_at=timezone.now() + lease_left,
+    return outbound_row(
+        proxy, status=Status.SENDING, attempts=1, next_attempt_at=timezone.now() + lease_left
     )
 
 
