@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
-from .phone import country_of, mask, to_e164
+from .phone import country_of, mask, redact, to_e164
 from .registry import get_provider, get_router
 from .types import CallAction, CallActionKind, InboundCall, InboundSms
 
@@ -263,7 +263,7 @@ def _delivery_failed(
             message.pk,
             mask(message.recipient),
             message.attempts,
-            error,
+            redact(error),
             at.isoformat(),
         )
         delivery_enqueue(message_id=message.pk, run_after=at)
@@ -276,7 +276,7 @@ def _delivery_failed(
         message.pk,
         mask(message.recipient),
         message.attempts,
-        error,
+        redact(error),
     )
     return Status.FAILED
 
