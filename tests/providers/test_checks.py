@@ -7,6 +7,9 @@ from django.core.checks import run_checks
 
 from tests.providers.vendors import set_provider_options
 
+# Django's model checks may query the database once a connection exists.
+pytestmark = pytest.mark.django_db
+
 
 def provider_problems() -> dict[str, str]:
     return {p.msg: p.id for p in run_checks() if p.id and p.id.startswith("providers.")}
