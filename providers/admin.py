@@ -1,17 +1,44 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Direction, Message, ProxyNumber, Status
-from .phone import mask
+from .phone import country_of, mask
 from .selectors import proxy_open_sessions
-from .services import message_resend, proxy_number_retire
+from .services import message_resend, proxy_number_clean, proxy_number_retire
+
+
+class ProxyNumberForm(forms.ModelForm):
+    class Meta:
+        model = ProxyNumber
+        fields = ["number", "provider", "service", "sms", "voice", "country", "active"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["number"] = proxy_number_clean(
+                number=data["number"],
+                provider=data["provider"],
+                sms=data["sms"],
+                voice=data["voice"],
+                exclude_pk=self.instance.pk,
+            )
+        except ValidationError as err:
+            self.add_error(None, err)
+            return data
+        data["country"] = data.get("country") or country_of(data["number"])
+        return data
 
 
 @admin.register(ProxyNumber)
 class ProxyNumberAdmin(admin.ModelAdmin):
+    form = ProxyNumberForm
     list_display = [
         "number",
         "service",

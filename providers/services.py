@@ -322,10 +322,14 @@ def message_resend(*, message: Message) -> bool:
     return bool(updated)
 
 
-def proxy_number_create(
-    *, number: str, provider: str, service: str, sms: bool = True, voice: bool = False
-) -> ProxyNumber:
-    """Add a rented number to the pool. Raises ValidationError with the reason per field."""
+def proxy_number_clean(
+    *, number: str, provider: str, sms: bool, voice: bool, exclude_pk: int | None = None
+) -> str:
+    """Check a pool number's settings; return the number in E.164.
+
+    Raises ValidationError with the reason per field: not a number, already in the pool,
+    provider not configured, or a capability the provider's numbers do not have here.
+    """
     try:
         e164 = to_e164(number)
     except InvalidPhoneNumber as err:
@@ -342,9 +346,20 @@ def proxy_number_create(
         raise ValidationError({"voice": f"{provider} numbers cannot take calls here."})
     if sms and not backend.supports_inbound_sms:
         raise ValidationError({"sms": f"{provider} numbers cannot take SMS here."})
-    duplicate = ValidationError({"number": f"{e164} is already in the pool."})
-    if ProxyNumber.objects.filter(number=e164).exists():
-        raise duplicate
+    if ProxyNumber.objects.filter(number=e164).exclude(pk=exclude_pk).exists():
+        raise _already_in_pool(e164)
+    return e164
+
+
+def _already_in_pool(e164: str) -> ValidationError:
+    return ValidationError({"number": f"{e164} is already in the pool."})
+
+
+def proxy_number_create(
+    *, number: str, provider: str, service: str, sms: bool = True, voice: bool = False
+) -> ProxyNumber:
+    """Add a rented number to the pool (see proxy_number_clean for what is refused)."""
+    e164 = proxy_number_clean(number=number, provider=provider, sms=sms, voice=voice)
     try:
         with transaction.atomic():
             return ProxyNumber.objects.create(
@@ -357,7 +372,7 @@ def proxy_number_create(
             )
     except IntegrityError as err:
         # Another request added the same number between the check and the insert.
-        raise duplicate from err
+        raise _already_in_pool(e164) from err
 
 
 def proxy_number_retire(*, proxy: ProxyNumber) -> bool:

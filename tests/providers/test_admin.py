@@ -156,3 +156,56 @@ def test_the_log_cannot_be_edited_or_deleted_by_staff(admin_client):
 
     assert admin_client.get(f"{MESSAGES}add/").status_code == 403
     assert admin_client.post(f"{MESSAGES}{message.pk}/delete/").status_code == 403
+
+
+def add_number(admin_client, **fields):
+    form = {"number": "(415) 555-0123", "provider": "messagebird", "service": "rides"}
+    form.update({"sms": "on", "voice": "on", "active": "on", **fields})
+    return admin_client.post(f"{NUMBERS}add/", {k: v for k, v in form.items() if v is not None})
+
+
+def test_staff_add_a_number_typed_any_way_and_it_is_stored_in_e164(admin_client):
+    response = add_number(admin_client)
+
+    assert response.status_code == 302
+    proxy = ProxyNumber.objects.get()
+    assert (proxy.number, proxy.country, proxy.voice) == ("+14155550123", "US", True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"number": "call me maybe"}, "is not a valid phone number"),
+        ({"number": "+1 415 555 0100"}, "+14155550100 is already in the pool"),
+        ({"provider": "twilio"}, "is not configured"),
+        ({"provider": "flowroute"}, "flowroute numbers cannot take calls here"),
+    ],
+)
+def test_admin_refuses_a_number_the_pool_cannot_use(admin_client, fields, reason):
+    proxy_number(number="+14155550100")
+
+    response = add_number(admin_client, **fields)
+
+    assert response.status_code == 200
+    assert reason in response.content.decode()
+    assert ProxyNumber.objects.count() == 1
+
+
+def test_editing_a_number_does_not_count_it_as_its_own_duplicate(admin_client):
+    proxy = proxy_number(number="+14155550100", provider="messagebird")
+
+    response = admin_client.post(
+        f"{NUMBERS}{proxy.pk}/change/",
+        {
+            "number": "+14155550100",
+            "provider": "messagebird",
+            "service": "conversations",
+            "sms": "on",
+            "active": "on",
+            "country": "US",
+        },
+    )
+
+    assert response.status_code == 302
+    proxy.refresh_from_db()
+    assert (proxy.service, proxy.voice) == ("conversations", False)
