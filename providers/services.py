@@ -90,14 +90,16 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             return InboundResult(message=existing, duplicate=True)
 
         proxy = _active_proxy(inbound.recipient)
-        if proxy is None:
+        if proxy is None or not proxy.sms:
+            message.proxy = proxy
             message.status = Status.UNROUTED
-            message.outcome = "not_in_pool"
-            message.save(update_fields=["status", "outcome", "updated_at"])
+            message.outcome = "not_in_pool" if proxy is None else "sms_off"
+            message.save(update_fields=["proxy", "status", "outcome", "updated_at"])
             logger.warning(
-                "SMS from %s to %s: not a pool number",
+                "SMS from %s to %s not routed: %s",
                 mask(inbound.sender),
                 mask(inbound.recipient),
+                message.outcome,
             )
             return InboundResult(message=message)
 
@@ -132,11 +134,13 @@ def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
     """Log an inbound call and return what the vendor should do with it."""
     with transaction.atomic():
         proxy = _active_proxy(inbound.recipient)
-        if proxy is None:
-            action, session, outcome = CallAction.say(UNKNOWN_NUMBER_SAY), "", "not_in_pool"
-        else:
+        routed = proxy is not None and proxy.voice
+        if routed:
             decision = get_router(proxy.service).route_call(proxy=proxy, caller=inbound.caller)
             action, session, outcome = decision.action, decision.session, decision.outcome
+        else:
+            action, session = CallAction.say(UNKNOWN_NUMBER_SAY), ""
+            outcome = "not_in_pool" if proxy is None else "voice_off"
         transfer = action.kind == CallActionKind.TRANSFER
         try:
             with transaction.atomic():
@@ -152,7 +156,7 @@ def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
                     status=(
                         Status.TRANSFERRED
                         if transfer
-                        else (Status.UNROUTED if proxy is None else Status.ANSWERED)
+                        else (Status.ANSWERED if routed else Status.UNROUTED)
                     ),
                     outcome=outcome,
                     session=session,

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.core.management import call_command
 from django.utils import timezone
 
-from providers.models import Message, Status
+from providers.models import Message, SeenSignature, Status
 from providers.services import message_deliver, outbox_sweep, sms_queue
 from tests.providers.logs import outbound_row
 from tests.providers.vendors import (
@@ -185,3 +186,19 @@ def test_message_for_a_provider_no_longer_configured_waits_and_is_retried(
 
     assert message.status == Status.QUEUED
     assert "not configured" in message.last_error
+
+
+def test_sweep_command_delivers_due_messages_and_forgets_old_signature_ids(
+    mocked_responses, mb_proxy
+):
+    messagebird_accepts(mocked_responses)
+    message = in_flight(mb_proxy, lease_left=timedelta(minutes=-5))
+    old = SeenSignature.objects.create(jti="old", seen_at=later(hours=-25))
+    recent = SeenSignature.objects.create(jti="recent", seen_at=later(hours=-1))
+
+    call_command("outbox_sweep")
+
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert list(SeenSignature.objects.values_list("jti", flat=True)) == [recent.jti]
+    assert not SeenSignature.objects.filter(pk=old.pk).exists()

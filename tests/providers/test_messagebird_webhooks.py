@@ -114,6 +114,17 @@ def test_sms_to_a_number_not_in_the_pool_is_acknowledged_and_logged(client, db):
     assert outbound_sms() == []
 
 
+def test_sms_to_a_pool_number_with_sms_off_is_logged_but_not_routed(client, mb_proxy):
+    mb_proxy.sms = False
+    mb_proxy.save()
+
+    assert post_sms(client).status_code == 200
+    assert [(m.status, m.outcome, m.proxy) for m in inbound_sms()] == [
+        (Status.UNROUTED, "sms_off", mb_proxy)
+    ]
+    assert outbound_sms() == []
+
+
 def test_sms_to_a_retired_number_is_not_routed(client, mb_proxy):
     mb_proxy.active = False
     mb_proxy.save()
@@ -268,6 +279,7 @@ def test_spoken_text_is_escaped_in_the_call_flow_xml(client, mb_proxy):
     say = call_flow(response)
     assert say.tag == "Say"
     assert say.text == SAY_TEXT
+    assert say.attrib == {"language": "en-GB", "voice": "female"}
     [call] = Message.objects.filter(kind=Kind.CALL)
     assert call.status == Status.ANSWERED
 
@@ -286,6 +298,17 @@ def test_call_to_a_number_not_in_the_pool_hears_it_is_not_in_service(client, db)
     assert "not in service" in call_flow(response).text
     [call] = Message.objects.filter(kind=Kind.CALL)
     assert (call.status, call.outcome) == (Status.UNROUTED, "not_in_pool")
+
+
+def test_call_to_a_pool_number_with_voice_off_is_not_put_through(client, mb_proxy):
+    mb_proxy.voice = False
+    mb_proxy.save()
+
+    response = get_voice(client)
+
+    assert call_flow(response).tag == "Say"
+    [call] = Message.objects.filter(kind=Kind.CALL)
+    assert (call.status, call.outcome, call.proxy) == (Status.UNROUTED, "voice_off", mb_proxy)
 
 
 def test_repeated_call_fetch_gets_the_same_answer_and_is_logged_once(client, mb_proxy):
