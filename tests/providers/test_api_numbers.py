@@ -108,3 +108,11 @@ def test_a_token_of_a_non_staff_user_is_refused_with_403(django_user_model):
 
 def test_staff_session_login_works_too(admin_client):
     assert admin_client.get(URL).status_code == 200
+
+
+def test_numbers_are_described_in_the_openapi_schema(admin_client):
+    schema = admin_client.get("/api/schema/", {"format": "json"}).json()
+
+    assert {"get", "post"} <= set(schema["paths"]["/api/numbers/"])
+    request = schema["components"]["schemas"]["ProxyNumberRequest"]
+    assert {"number", "provider", "service", "sms", "voice"} <= set(request["properties"])
