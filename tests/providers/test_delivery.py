@@ -202,3 +202,13 @@ def test_sweep_command_delivers_due_messages_and_forgets_old_signature_ids(
     assert message.status == Status.SENT
     assert list(SeenSignature.objects.values_list("jti", flat=True)) == [recent.jti]
     assert not SeenSignature.objects.filter(pk=old.pk).exists()
+
+
+def test_a_queued_message_whose_task_was_lost_is_sent_by_the_sweep(mocked_responses, mb_proxy):
+    messagebird_accepts(mocked_responses)
+    message = outbound_row(mb_proxy, next_attempt_at=timezone.now() - timedelta(minutes=5))
+
+    assert outbox_sweep() == 1
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Status.SENT, 1)

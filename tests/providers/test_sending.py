@@ -145,3 +145,12 @@ def test_network_failures_are_transient(mocked_responses, alias, url, failure):
 
     with pytest.raises(TransientSendError, match="unreachable"):
         send(alias)
+
+
+def test_flowroute_refuses_a_number_outside_north_america_without_calling(mocked_responses):
+    with pytest.raises(PermanentSendError, match=r"\+31\*+78"):
+        get_provider("flowroute").send_sms(
+            sender="+14155550100", recipient="+31612345678", body=BODY
+        )
+
+    assert len(mocked_responses.calls) == 0
