@@ -19,6 +19,7 @@ from .services import (
     ride_close,
     ride_create,
     ride_notifications_resend,
+    ride_validate,
     rides_expire,
 )
 
@@ -58,9 +59,16 @@ class RideAddForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        customer, driver = data.get("customer"), data.get("driver")
-        if customer is None or driver is None or self.errors:
+        if self.errors:
             return data
+        customer, driver = data["customer"], data["driver"]
+        ride_validate(
+            customer=customer,
+            driver=driver,
+            start=data["start"],
+            destination=data["destination"],
+            pickup_at=data["pickup_at"],
+        )
         # The admin holds one transaction for the whole request: the people stay locked
         # from this check until the ride is saved, so the number found here is still free.
         try:

@@ -158,9 +158,16 @@ def pickup_time_text(pickup_at: datetime) -> str:
     return f"{local:%H:%M} {local.tzname()} on {local:%a} {local.day} {local:%b}"
 
 
-def _ride_validate(
-    *, customer: Customer, driver: Driver, start: str, destination: str, pickup_at: datetime
-) -> dict[str, str]:
+def ride_validate(
+    *,
+    customer: Customer,
+    driver: Driver,
+    start: str,
+    destination: str,
+    pickup_at: datetime,
+    now: datetime | None = None,
+) -> None:
+    """Raise ValidationError, by field, for a ride that cannot be created as given."""
     errors: dict[str, str] = {}
     if customer.phone == driver.phone:
         errors["driver"] = "The driver's phone is the customer's phone: they cannot be masked."
@@ -170,7 +177,10 @@ def _ride_validate(
         errors["destination"] = "Where the ride goes is needed."
     if timezone.is_naive(pickup_at):
         errors["pickup_at"] = "The pickup time needs a time zone."
-    return errors
+    elif pickup_at + masking_window() <= (now or timezone.now()):
+        errors["pickup_at"] = "The pickup time is so long ago that the masking window is over."
+    if errors:
+        raise ValidationError(errors)
 
 
 def ride_create(
@@ -190,13 +200,14 @@ def ride_create(
     queued in the same transaction and sent once it commits.
     """
     now = now or timezone.now()
-    errors = _ride_validate(
-        customer=customer, driver=driver, start=start, destination=destination, pickup_at=pickup_at
+    ride_validate(
+        customer=customer,
+        driver=driver,
+        start=start,
+        destination=destination,
+        pickup_at=pickup_at,
+        now=now,
     )
-    if not errors and pickup_at + masking_window() <= now:
-        errors["pickup_at"] = "The pickup time is so long ago that the masking window is over."
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
         proxy = proxy_allocate(customer=customer, driver=driver, now=now)
         ride = Ride.objects.create(
