@@ -62,38 +62,21 @@ def outcomes(results: list[object]) -> Counter:
     return Counter(type(r).__name__ for r in results)
 
 
-def test_parallel_rides_of_one_customer_never_share_a_number():
+@pytest.mark.parametrize("shared", ["customer", "driver"])
+def test_parallel_rides_of_one_person_never_share_a_number(shared):
     pool = [factories.proxy_number() for _ in range(5)]
-    alice = factories.customer()
-    drivers = [factories.driver() for _ in range(PARALLEL)]
+    person = getattr(factories, shared)()
+    other = "driver" if shared == "customer" else "customer"
     pickup = timezone.now() + timedelta(hours=1)
 
-    def job(driver):
-        return lambda: ride_create(
-            customer=alice, driver=driver, start="A", destination="B", pickup_at=pickup
-        )
+    def job(partner):
+        people = {shared: person, other: partner}
+        return lambda: ride_create(**people, start="A", destination="B", pickup_at=pickup)
 
-    results = run_together([job(d) for d in drivers])
+    results = run_together([job(getattr(factories, other)()) for _ in range(PARALLEL)])
 
     assert outcomes(results) == {"Ride": len(pool), "PoolExhausted": PARALLEL - len(pool)}
     assert sorted(r.proxy_id for r in results if isinstance(r, Ride)) == [p.pk for p in pool]
-    assert_no_person_twice_on_a_number()
-
-
-def test_parallel_rides_of_one_driver_never_share_a_number():
-    pool = [factories.proxy_number() for _ in range(4)]
-    bob = factories.driver()
-    customers = [factories.customer() for _ in range(PARALLEL)]
-    pickup = timezone.now() + timedelta(hours=1)
-
-    def job(customer):
-        return lambda: ride_create(
-            customer=customer, driver=bob, start="A", destination="B", pickup_at=pickup
-        )
-
-    results = run_together([job(c) for c in customers])
-
-    assert outcomes(results) == {"Ride": len(pool), "PoolExhausted": PARALLEL - len(pool)}
     assert_no_person_twice_on_a_number()
 
 
