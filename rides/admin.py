@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from providers.exceptions import InvalidPhoneNumber
 from providers.phone import to_e164
 
-from .models import Customer, Driver, Ride
+from .models import Customer, Driver, Ride, RideStatus
 from .selectors import ride_messages
 from .services import (
     PoolExhausted,
@@ -111,7 +111,7 @@ class RideAdmin(admin.ModelAdmin):
         "destination",
         "pickup_at",
         "proxy",
-        "status",
+        "status_now",
         "masking_ends_at",
         "ended_at",
         "created_at",
@@ -135,6 +135,24 @@ class RideAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A ride is changed through its actions (end masking, re-send), not edited.
         return [] if obj is None else self.shown_fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        nothing_to_save = {
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(
+            request, object_id, form_url, nothing_to_save | (extra_context or {})
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Ride | None = None) -> bool:
+        # The ride is the record of who could reach whom through which number, and when.
+        return False
+
+    @admin.display(description="status")
+    def status_now(self, ride: Ride) -> str:
+        return RideStatus(ride.current_status()).label
 
     def save_form(self, request, form, change):
         if change:

@@ -182,3 +182,28 @@ def test_staff_add_a_driver_with_a_phone_in_any_format(admin_client):
     assert "already exists" in response.content.decode()
     response = admin_client.post("/admin/rides/driver/add/", {"name": "X", "phone": "12"})
     assert "Not a valid phone number" in response.content.decode()
+
+
+def test_ride_page_shows_a_ride_past_its_window_as_expired(admin_client):
+    ride = factories.ride(
+        proxy=factories.proxy_number(), pickup_at=timezone.now() - timedelta(hours=30)
+    )
+    page = admin_client.get(f"/admin/rides/ride/{ride.pk}/change/").content.decode()
+    assert "Masking window passed" in page
+    assert 'name="_save"' not in page
+
+
+def test_expire_command_marks_only_rides_past_their_window():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    proxy = factories.proxy_number()
+    current = factories.ride(proxy=proxy)
+    past = factories.ride(proxy=proxy, pickup_at=timezone.now() - timedelta(hours=30))
+    out = StringIO()
+    call_command("rides_expire", stdout=out)
+    assert out.getvalue().strip() == "1 ride(s) expired."
+    current.refresh_from_db()
+    past.refresh_from_db()
+    assert (current.status, past.status) == (RideStatus.OPEN, RideStatus.EXPIRED)
