@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -24,20 +24,29 @@ from .services import (
 )
 
 
-class PartyAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone", "created_at"]
-    search_fields = ["name", "phone"]
-    list_filter = ["created_at"]
-    ordering = ["name", "id"]
+class PhoneSearchMixin:
+    """Staff type numbers as they are written down: also match them in E.164."""
+
+    phone_lookups: tuple[str, ...] = ()
 
     def get_search_results(self, request, queryset, search_term):
-        # Staff type numbers as they are written down; also match them in E.164.
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         try:
             e164 = to_e164(search_term)
         except InvalidPhoneNumber:
             return results, may_have_duplicates
-        return results | queryset.filter(phone=e164), may_have_duplicates
+        by_phone = Q()
+        for lookup in self.phone_lookups:
+            by_phone |= Q(**{lookup: e164})
+        return results | queryset.filter(by_phone), may_have_duplicates
+
+
+class PartyAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    list_display = ["name", "phone", "created_at"]
+    search_fields = ["name", "phone"]
+    phone_lookups = ("phone",)
+    list_filter = ["created_at"]
+    ordering = ["name", "id"]
 
 
 @admin.register(Customer)
@@ -79,7 +88,7 @@ class RideAddForm(forms.ModelForm):
 
 
 @admin.register(Ride)
-class RideAdmin(admin.ModelAdmin):
+class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "customer",
@@ -99,8 +108,8 @@ class RideAdmin(admin.ModelAdmin):
         "=driver__phone",
         "=proxy__number",
     ]
+    phone_lookups = ("customer__phone", "driver__phone", "proxy__number")
     autocomplete_fields = ["customer", "driver"]
-    date_hierarchy = "pickup_at"
     show_full_result_count = False
     actions = ["end_masking", "resend_notifications"]
     add_form = RideAddForm

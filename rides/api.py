@@ -9,6 +9,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,7 +39,10 @@ class RideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self):
         wanted = self.request.query_params.get("status") if self.action == "list" else None
-        return ride_list(status=wanted if wanted in RideStatus.values else None)
+        if wanted and wanted not in RideStatus.values:
+            choices = ", ".join(RideStatus.values)
+            raise ValidationError({"status": [f"Unknown status {wanted!r}: one of {choices}."]})
+        return ride_list(status=wanted)
 
     @extend_schema(
         summary="Book a ride",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +26,8 @@ from .selectors import (
 logger = logging.getLogger(__name__)
 
 NOTIFICATION = "ride_notification"
+# A number held for a ride further ahead than this is a typo, not a booking.
+MAX_ADVANCE = timedelta(days=366)
 
 
 class PoolExhausted(Exception):
@@ -175,9 +177,12 @@ def ride_validate(
         errors["start"] = "Where the ride starts is needed."
     if not destination.strip():
         errors["destination"] = "Where the ride goes is needed."
+    now = now or timezone.now()
     if timezone.is_naive(pickup_at):
         errors["pickup_at"] = "The pickup time needs a time zone."
-    elif pickup_at + masking_window() <= (now or timezone.now()):
+    elif pickup_at > now + MAX_ADVANCE:
+        errors["pickup_at"] = "The pickup time is more than a year ahead."
+    elif pickup_at + masking_window() <= now:
         errors["pickup_at"] = "The pickup time is so long ago that the masking window is over."
     if errors:
         raise ValidationError(errors)

@@ -162,6 +162,10 @@ def test_changelist_filters_by_number_and_searches_names_and_phones(admin_client
     assert list(by_name.context["cl"].result_list) == [on_first]
     by_phone = admin_client.get(CHANGELIST, {"q": "+14155550123"})
     assert list(by_phone.context["cl"].result_list) == [on_first]
+    as_written = admin_client.get(CHANGELIST, {"q": "(415) 555-0123"})
+    assert list(as_written.context["cl"].result_list) == [on_first]
+    by_proxy = admin_client.get(CHANGELIST, {"q": second.number})
+    assert list(by_proxy.context["cl"].result_list) == [on_second]
 
 
 def test_customer_search_matches_a_phone_typed_as_written(admin_client):

@@ -115,6 +115,20 @@ def test_pickup_time_whose_window_is_over_is_a_400(api):
     assert "pickup_at" in response.json()
 
 
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:00Z", "2199-01-01T10:00:00Z"])
+def test_pickup_time_years_ahead_is_a_400(api, when):
+    factories.proxy_number()
+    response = api.post("/api/rides/", payload(pickup_at=when), format="json")
+    assert response.status_code == 400
+    assert "year ahead" in response.json()["pickup_at"][0]
+
+
+def test_unknown_status_filter_is_a_400(api):
+    response = api.get("/api/rides/", {"status": "bogus"})
+    assert response.status_code == 400
+    assert "status" in response.json()
+
+
 def test_body_that_is_not_json_is_a_4xx(api):
     response = api.post("/api/rides/", data="customer=x", content_type="text/plain")
     assert response.status_code == 415
