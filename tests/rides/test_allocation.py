@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from django.utils import timezone
 from providers.backends import console
 from providers.models import Direction, Message, Service
 from rides.models import Customer, Ride, RideStatus
+from rides.selectors import proxies_busy_for
 from rides.services import PoolExhausted, proxy_allocate, ride_close, ride_create
 from tests import factories
 
@@ -234,3 +237,40 @@ def test_open_sessions_count_only_rides_still_open():
     factories.ride(proxy=proxy)
     factories.ride(proxy=proxy, pickup_at=timezone.now() - timedelta(hours=30))
     assert proxy_open_sessions(proxies=[proxy]) == {proxy.pk: 1}
+
+
+@pytest.mark.parametrize("seed", range(3))
+@override_settings(RIDES_MASKING_WINDOW_HOURS=3)
+def test_first_fit_never_needs_more_numbers_than_twice_the_busiest_persons_open_rides(seed):
+    """A new ride is blocked on a number only by its customer's or driver's other open
+    rides, so with at most L open rides per person it lands within the first 2L - 1."""
+    rng = random.Random(seed)
+    pool = [factories.proxy_number() for _ in range(12)]
+    position = {proxy.pk: index for index, proxy in enumerate(pool)}
+    customers = [factories.customer() for _ in range(6)]
+    drivers = [factories.driver() for _ in range(4)]
+    now = BEFORE_PICKUP
+    booked = 0
+    for _ in range(100):
+        now += timedelta(minutes=rng.randrange(0, 60))
+        customer, driver = rng.choice(customers), rng.choice(drivers)
+        open_rides = Ride.objects.filter(status=RideStatus.OPEN, masking_ends_at__gt=now)
+        if rng.random() < 0.1 and open_rides.exists():
+            ride_close(ride=rng.choice(list(open_rides)), now=now)
+        pickup = now + timedelta(minutes=rng.randrange(0, 240))
+        try:
+            ride = book(customer, driver, pickup_at=pickup, now=now)
+        except PoolExhausted:
+            busy = proxies_busy_for(customer_ids=[customer.pk], driver_ids=[driver.pk], now=now)
+            assert busy == set(position)
+            continue
+        booked += 1
+        busiest = max(
+            max(Counter(open_rides.values_list(role, flat=True)).values())
+            for role in ("customer_id", "driver_id")
+        )
+        assert position[ride.proxy_id] <= 2 * busiest - 2
+        for role in ("customer_id", "driver_id"):
+            on_number = Counter(open_rides.values_list(role, "proxy_id"))
+            assert max(on_number.values()) == 1
+    assert booked > 80
