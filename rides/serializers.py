@@ -79,5 +79,9 @@ class RideSerializer(serializers.ModelSerializer):
 
 class PoolExhaustedSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=["pool_exhausted"])
-    reason = serializers.ChoiceField(choices=["no_numbers", "in_use"])
-    detail = serializers.CharField()
+    reason = serializers.ChoiceField(
+        choices=["no_numbers", "in_use"],
+        help_text="no_numbers: nothing in the pool can carry a ride; "
+        "in_use: every suitable number carries an open ride of the customer or driver.",
+    )
+    detail = serializers.CharField(help_text="What happened and what to do, for people.")
