@@ -274,3 +274,25 @@ def test_first_fit_never_needs_more_numbers_than_twice_the_busiest_persons_open_
             on_number = Counter(open_rides.values_list(role, "proxy_id"))
             assert max(on_number.values()) == 1
     assert booked > 80
+
+
+@pytest.mark.parametrize("vendor", ["messagebird", "flowroute"])
+def test_notifications_go_out_through_the_numbers_vendor_from_the_number(
+    vendor, vendor_apis, django_capture_on_commit_callbacks
+):
+    factories.proxy_number(number="+12065550100", provider=vendor)
+    alice = factories.customer(name="Alice", phone="+14155550123")
+    bob = factories.driver(name="Bob", phone="+16505550199")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        book(alice, bob, notify=True)
+
+    sent = vendor_apis.sent(vendor)
+    if vendor == "messagebird":
+        pairs = {(s["originator"], s["recipients"], s["body"].split(" ")[0]) for s in sent}
+    else:
+        pairs = {
+            (a["from"], a["to"], a["body"].split(" ")[0])
+            for a in (s["data"]["attributes"] for s in sent)
+        }
+    assert pairs == {("12065550100", "14155550123", "Bob"), ("12065550100", "16505550199", "Alice")}
