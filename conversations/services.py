@@ -129,7 +129,10 @@ def conversation_sms_receive(
                     return conversation_end(proxy=proxy, sender=sender, code=code, now=now)
                 case Help():
                     return _reply(
-                        sender, replies.CONNECTED_HELP, outcome="help", conversation=conversation
+                        sender,
+                        f"{replies.CONNECTED_HELP} {replies.USAGE}",
+                        outcome="help",
+                        conversation=conversation,
                     )
             return conversation_relay(conversation=conversation, sender=sender, text=text, now=now)
         match command:
@@ -140,12 +143,15 @@ def conversation_sms_receive(
             case End(code=code):
                 return conversation_end(proxy=proxy, sender=sender, code=code, now=now)
         if conversation is not None:
-            return _reply(
-                sender,
-                replies.waiting(code=conversation.code, number=proxy.number),
-                outcome="help" if isinstance(command, Help) else "reminder",
-                conversation=conversation,
-            )
+            reminder = replies.waiting(code=conversation.code, number=proxy.number)
+            if isinstance(command, Help):
+                return _reply(
+                    sender,
+                    f"{reminder} {replies.USAGE}",
+                    outcome="help",
+                    conversation=conversation,
+                )
+            return _reply(sender, reminder, outcome="reminder", conversation=conversation)
         if isinstance(command, Help):
             return _reply(sender, replies.USAGE, outcome="help")
         if isinstance(command, Invalid):
