@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+
+from .models import Conversation, State
+from .selectors import conversation_list
+from .serializers import ConversationSerializer
+
+FILTERS = [
+    OpenApiParameter("state", OpenApiTypes.STR, enum=State.values, description="Only this state."),
+    OpenApiParameter("number", OpenApiTypes.INT, description="Only this proxy number (its id)."),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=FILTERS))
+class ConversationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Conversations of the code protocol, read-only; parties' numbers are masked."""
+
+    serializer_class = ConversationSerializer
+    queryset = Conversation.objects.none()
+
+    def get_queryset(self):
+        if self.action != "list":
+            return conversation_list()
+        params = self.request.query_params
+        state = params.get("state") or None
+        if state is not None and state not in State.values:
+            raise serializers.ValidationError(
+                {"state": f"must be one of {', '.join(State.values)}."}
+            )
+        number = params.get("number") or None
+        if number is not None and not number.isdigit():
+            raise serializers.ValidationError({"number": "must be the id of a number."})
+        return conversation_list(state=state, proxy_id=int(number) if number else None)
