@@ -4,13 +4,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
+from providers.exceptions import InvalidPhoneNumber
+from providers.phone import to_e164
+
 from .models import Conversation, State
 from .selectors import conversation_list
 from .serializers import ConversationSerializer
 
 FILTERS = [
     OpenApiParameter("state", OpenApiTypes.STR, enum=State.values, description="Only this state."),
-    OpenApiParameter("number", OpenApiTypes.INT, description="Only this proxy number (its id)."),
+    OpenApiParameter(
+        "number", OpenApiTypes.STR, description="Only on this conversations number (E.164)."
+    ),
 ]
 
 
@@ -33,6 +38,9 @@ class ConversationViewSet(
                 {"state": f"must be one of {', '.join(State.values)}."}
             )
         number = params.get("number") or None
-        if number is not None and not number.isdigit():
-            raise serializers.ValidationError({"number": "must be the id of a number."})
-        return conversation_list(state=state, proxy_id=int(number) if number else None)
+        if number is not None:
+            try:
+                number = to_e164(number)
+            except InvalidPhoneNumber as err:
+                raise serializers.ValidationError({"number": "is not a phone number."}) from err
+        return conversation_list(state=state, number=number)

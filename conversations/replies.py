@@ -77,6 +77,10 @@ def join_own(*, code: str) -> str:
     return f"{code} is your own code. Ask the other person to text JOIN {code} to this number."
 
 
+NOT_A_CODE = (
+    "That is not a code: codes have 6 characters, letters and digits 2 to 9, like K7Q2XM "
+    "(there is no 0, O, 1 or I in them)."
+)
 JOIN_BUSY = (
     "You are already in a conversation on this number. Text END to stop it before joining another."
 )

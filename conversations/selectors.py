@@ -51,7 +51,7 @@ def conversation_open_counts(*, proxy_ids: list[int], now: datetime) -> dict[int
 
 
 def conversation_list(
-    *, state: str | None = None, proxy_id: int | None = None
+    *, state: str | None = None, number: str | None = None
 ) -> QuerySet[Conversation]:
     """Conversations for staff, newest first, with their parties loaded."""
     queryset = Conversation.objects.select_related("proxy").prefetch_related(
@@ -59,8 +59,8 @@ def conversation_list(
     )
     if state:
         queryset = queryset.filter(state=state)
-    if proxy_id is not None:
-        queryset = queryset.filter(proxy_id=proxy_id)
+    if number is not None:
+        queryset = queryset.filter(proxy__number=number)
     return queryset.order_by("-created_at", "-id")
 
 

@@ -21,9 +21,9 @@ from providers.services import sms_queue
 from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
 
 from . import clock, conf, replies
-from .codes import code_generate
+from .codes import code_generate, looks_like_code
 from .models import OPEN_STATES, Conversation, EndReason, JoinFailure, Participant, Role, State
-from .parser import End, Help, Invalid, Join, Start, Text, parse
+from .parser import End, Help, Invalid, Join, Start, parse
 from .selectors import (
     conversation_code_history,
     conversation_number_free_for,
@@ -118,6 +118,11 @@ def conversation_sms_receive(
 ) -> SmsDecision:
     """Decide what an SMS to a conversations number does, from the sender's state."""
     now = now or clock.now()
+    if ProxyNumber.objects.filter(number=sender).exists():
+        # Another number of the pool (a misconfigured forward, a bounce): answering it
+        # could start two numbers texting each other forever.
+        logger.warning("SMS on %s from pool number %s ignored", mask(proxy.number), mask(sender))
+        return SmsDecision(outcome="from_pool_number")
     with transaction.atomic():
         lapsed = _close_lapsed(proxy=proxy, phone=sender, now=now)
         command = parse(text)
@@ -125,7 +130,7 @@ def conversation_sms_receive(
         if conversation is not None and conversation.state == State.ACTIVE:
             # Connected: only END and HELP are commands, everything else is for the other.
             match command:
-                case End(code=code):
+                case End(code=code) if code is None or looks_like_code(code):
                     return conversation_end(proxy=proxy, sender=sender, code=code, now=now)
                 case Help():
                     return _reply(
@@ -156,7 +161,6 @@ def conversation_sms_receive(
             return _reply(sender, replies.USAGE, outcome="help")
         if isinstance(command, Invalid):
             return _reply(sender, f"{command.problem} {replies.USAGE}", outcome="invalid_command")
-        assert isinstance(command, Text)  # noqa: S101 - the parser's last case
         return _reply(sender, _lapsed_notice(lapsed) + replies.USAGE, outcome="usage")
 
 
@@ -279,7 +283,11 @@ def conversation_join(
             .first()
         )
         if conversation is None:
-            outcome, body = _join_refusal(proxy=proxy, code=code)
+            outcome, body = (
+                _join_refusal(proxy=proxy, code=code)
+                if looks_like_code(code)
+                else ("join_not_a_code", replies.NOT_A_CODE)
+            )
             join_failure_record(proxy=proxy, phone=sender, reason=outcome, now=now)
             return _reply(sender, body, outcome=outcome)
         try:
@@ -319,16 +327,15 @@ def conversation_end(
 ) -> SmsDecision:
     """End the sender's conversation on this number (only theirs: a code must match)."""
     now = now or clock.now()
+    code = code.strip().upper() if code is not None else None
     with transaction.atomic():
         _close_lapsed(proxy=proxy, phone=sender, now=now)
         current = conversation_open_for(proxy=proxy, phone=sender, now=now)
-        if code is not None and (current is None or current.code != code.upper()):
-            return _reply(
-                sender,
-                replies.end_wrong_code(code=code.upper()),
-                outcome="end_wrong_code",
-                conversation=current,
+        if code is not None and (current is None or current.code != code):
+            body = (
+                replies.end_wrong_code(code=code) if looks_like_code(code) else replies.NOT_A_CODE
             )
+            return _reply(sender, body, outcome="end_wrong_code", conversation=current)
         if current is None:
             return _reply(sender, replies.NOT_IN_CONVERSATION, outcome="end_nothing")
         ended = _finish(

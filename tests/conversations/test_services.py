@@ -217,6 +217,22 @@ def test_join_without_a_code_explains_itself(number):
     assert replies.USAGE in body
 
 
+def test_join_with_something_that_cannot_be_a_code_explains_codes_and_counts(number):
+    bob = person()
+    for typed in ["K7Q2X0", "K7Q2XMM", "ABC", "x" * 500]:
+        decision = sms(number, bob, f"JOIN {typed}")
+        assert only_reply(decision, bob) == replies.NOT_A_CODE
+        assert decision.outcome == "join_not_a_code"
+    assert JoinFailure.objects.filter(phone=bob).count() == 4
+
+
+def test_sms_from_another_pool_number_is_not_answered(number):
+    other_pool_number = conversations_number()
+    decision = sms(number, other_pool_number.number, "START")
+    assert decision.messages == () and decision.outcome == "from_pool_number"
+    assert not Conversation.objects.exists()
+
+
 # --- END ------------------------------------------------------------------------------------
 
 
@@ -258,6 +274,20 @@ def test_end_of_someone_elses_code_by_an_outsider_ends_nothing(number):
     decision = sms(number, outsider, f"END {code}")
     assert only_reply(decision, outsider) == replies.end_wrong_code(code=code)
     assert Conversation.objects.get().state == State.PENDING
+
+
+def test_in_an_active_conversation_end_with_a_word_is_relayed_but_a_wrong_code_is_not(number):
+    alice, bob = person(), person()
+    connect(number, alice, bob)
+    assert only_reply(sms(number, alice, "end later"), bob) == "end later"
+    decision = sms(number, alice, "END ABCDEF")
+    assert only_reply(decision, alice) == replies.end_wrong_code(code="ABCDEF")
+    assert Conversation.objects.get().state == State.ACTIVE
+
+
+def test_end_with_something_that_cannot_be_a_code_outside_a_conversation(number):
+    stranger = person()
+    assert only_reply(sms(number, stranger, "END now"), stranger) == replies.NOT_A_CODE
 
 
 def test_end_while_waiting_cancels_the_code(number):
@@ -415,7 +445,7 @@ def test_open_sessions_count_open_conversations_per_number(number):
 
 
 def wrong_codes(proxy, sender, count):
-    return [sms(proxy, sender, f"JOIN {'Z' * 5}{i}").outcome for i in range(count)]
+    return [sms(proxy, sender, f"JOIN ZZZZZ{ALPHABET[i % 32]}").outcome for i in range(count)]
 
 
 def test_failed_joins_are_limited_per_sender(number, clock):
