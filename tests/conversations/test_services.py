@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import logging
 import re
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.test import override_settings
 
@@ -427,6 +429,15 @@ def test_the_sweep_closes_lapsed_conversations_and_frees_their_people(number, cl
     assert conversation_expire_due() == 1
     assert not Participant.objects.filter(open=True).exists()
     assert ConversationsRouter().open_sessions(proxy_ids=[number.pk]) == {number.pk: 0}
+
+
+def test_the_expire_command_closes_lapsed_conversations(number, clock):
+    start(number, person())
+    clock.advance(minutes=31)
+    out = StringIO()
+    call_command("conversations_expire", stdout=out)
+    assert out.getvalue().strip() == "conversations: 1 closed"
+    assert Conversation.objects.get().end_reason == EndReason.CODE_EXPIRED
 
 
 def test_open_sessions_count_open_conversations_per_number(number):
