@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conversations.parser import End, Help, Invalid, Join, Start, Text, parse
 
@@ -67,3 +69,11 @@ def test_anything_else_is_text_kept_verbatim(text):
 def test_commands_keep_the_original_text_for_relaying():
     assert parse("Join me later").text == "Join me later"
     assert parse(" start ").text == " start "
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_to_a_command_that_keeps_it(text):
+    command = parse(text)
+    assert command.text == text
+    if isinstance(command, Join):
+        assert command.code == command.code.upper() and command.code.strip() == command.code
