@@ -32,17 +32,15 @@ def proxy_number(
 
 # --- conversations -----------------------------------------------------------------------
 
-_people = itertools.count(1000)
+_conversations_people = itertools.count(1000)
 
 
-def person() -> str:
+def conversations_person() -> str:
     """A fresh E.164 number for a person (never a pool number)."""
-    return f"+1312555{next(_people):04d}"
+    return f"+1312555{next(_conversations_people):04d}"
 
 
 def conversations_number(*, provider: str = "console", **kwargs) -> ProxyNumber:
-    from providers.models import Service
-
     return proxy_number(provider=provider, service=Service.CONVERSATIONS, **kwargs)
 
 
@@ -70,7 +68,7 @@ def conversation(
         expires_at=now + (conf.idle_timeout() if joiner else conf.code_ttl()),
     )
     Participant.objects.create(
-        conversation=item, proxy=proxy, phone=starter or person(), role=Role.STARTER
+        conversation=item, proxy=proxy, phone=starter or conversations_person(), role=Role.STARTER
     )
     if joiner:
         Participant.objects.create(conversation=item, proxy=proxy, phone=joiner, role=Role.JOINER)

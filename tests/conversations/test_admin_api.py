@@ -10,7 +10,8 @@ from providers.backends.console import inbound_sms
 from providers.models import Message
 from providers.phone import mask
 from providers.services import inbound_sms_receive
-from tests.factories import conversation, conversations_number, person
+from tests.factories import conversation, conversations_number
+from tests.factories import conversations_person as person
 
 pytestmark = pytest.mark.django_db
 

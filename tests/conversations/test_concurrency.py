@@ -17,7 +17,8 @@ from django.db import connection
 from conversations.models import Conversation, Participant, State
 from providers.backends.console import inbound_sms
 from providers.services import inbound_sms_receive
-from tests.factories import conversation, conversations_number, person
+from tests.factories import conversation, conversations_number
+from tests.factories import conversations_person as person
 
 pytestmark = [
     pytest.mark.postgres,

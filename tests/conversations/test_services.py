@@ -24,7 +24,8 @@ from providers.backends.console import inbound_sms
 from providers.models import Direction, Message, Status
 from providers.services import inbound_sms_receive
 from providers.types import CallActionKind
-from tests.factories import conversation, conversations_number, person
+from tests.factories import conversation, conversations_number
+from tests.factories import conversations_person as person
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from django.test import override_settings
 
 from conversations.codes import ALPHABET
 from conversations.models import Conversation, State
-from tests.factories import conversations_number, person
+from tests.factories import conversations_number
+from tests.factories import conversations_person as person
 from tests.signing import FLOWROUTE_WEBHOOK_TOKEN, messagebird_signature
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +40,13 @@ class Vendor:
         self.capture = capture
         self.seen = 0
 
-    def post(self, path: str, body: bytes, content_type: str, **headers):
+    def deliver(self, *, sender: str, recipient: str, text: str, vendor_id: str):
+        """Post one inbound SMS in this vendor's format; the response."""
         raise NotImplementedError
 
-    def payload(self, *, sender: str, recipient: str, text: str, vendor_id: str):
+    @staticmethod
+    def read(body: dict) -> tuple[str, str, str]:
+        """(from, to, body) of one request we made to the vendor's API."""
         raise NotImplementedError
 
     def text(self, *, sender: str, proxy, text: str, vendor_id: str | None = None) -> None:
