@@ -8,6 +8,8 @@ Each can be set in the Django settings module (see README.md, "Conversations"):
   window, per person and per conversations number, before JOIN is refused.
 - CONVERSATIONS_JOIN_FAILURE_WINDOW_MINUTES: the sliding window of those limits.
 - CONVERSATIONS_JOIN_LIMIT_REPLY: the reply once limited; `{minutes}` is the window.
+- CONVERSATIONS_REPEAT_REPLY_MINUTES: the usage text or code reminder that answers
+  ordinary text is sent to one person at most once in this time (0: always).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ DEFAULTS: dict[str, object] = {
     "CONVERSATIONS_JOIN_FAILURES_PER_SENDER": 5,
     "CONVERSATIONS_JOIN_FAILURES_PER_NUMBER": 50,
     "CONVERSATIONS_JOIN_FAILURE_WINDOW_MINUTES": 15,
+    "CONVERSATIONS_REPEAT_REPLY_MINUTES": 10,
     "CONVERSATIONS_JOIN_LIMIT_REPLY": (
         "Too many wrong codes from this phone or to this number. "
         "Please wait {minutes} minutes and try again."
@@ -60,3 +63,7 @@ def join_limits() -> JoinLimits:
 def join_limit_reply() -> str:
     minutes = join_limits().window.total_seconds() / 60
     return str(_get("CONVERSATIONS_JOIN_LIMIT_REPLY")).format(minutes=f"{minutes:g}")
+
+
+def repeat_reply_window() -> timedelta:
+    return timedelta(minutes=float(_get("CONVERSATIONS_REPEAT_REPLY_MINUTES")))

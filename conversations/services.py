@@ -31,6 +31,7 @@ from .selectors import (
     conversation_other_party,
     conversation_party,
     join_attempts_blocked,
+    reply_recently_sent,
 )
 
 logger = logging.getLogger(__name__)
@@ -156,12 +157,42 @@ def conversation_sms_receive(
                     outcome="help",
                     conversation=conversation,
                 )
-            return _reply(sender, reminder, outcome="reminder", conversation=conversation)
+            return _unprompted(
+                proxy=proxy,
+                sender=sender,
+                body=reminder,
+                outcome="reminder",
+                now=now,
+                conversation=conversation,
+            )
         if isinstance(command, Help):
             return _reply(sender, replies.USAGE, outcome="help")
         if isinstance(command, Invalid):
             return _reply(sender, f"{command.problem} {replies.USAGE}", outcome="invalid_command")
-        return _reply(sender, _lapsed_notice(lapsed) + replies.USAGE, outcome="usage")
+        if lapsed:
+            return _reply(sender, _lapsed_notice(lapsed) + replies.USAGE, outcome="usage")
+        return _unprompted(proxy=proxy, sender=sender, body=replies.USAGE, outcome="usage", now=now)
+
+
+def _unprompted(
+    *,
+    proxy: ProxyNumber,
+    sender: str,
+    body: str,
+    outcome: str,
+    now: datetime,
+    conversation: Conversation | None = None,
+) -> SmsDecision:
+    """A reply nobody asked for, sent once per window: an auto-responder answering it
+    would otherwise keep the two numbers texting each other for ever."""
+    window = conf.repeat_reply_window()
+    if window and reply_recently_sent(
+        proxy=proxy, recipient=sender, outcome=outcome, since=now - window
+    ):
+        return SmsDecision(
+            session=conversation.session if conversation else "", outcome=f"{outcome}_not_repeated"
+        )
+    return _reply(sender, body, outcome=outcome, conversation=conversation)
 
 
 def _lapsed_notice(lapsed: list[Conversation]) -> str:

@@ -363,6 +363,33 @@ def test_text_outside_a_conversation_gets_the_usage_text(number):
     assert not Conversation.objects.exists()
 
 
+def receive(proxy, sender, text) -> list[str]:
+    """Through the whole inbound path, so replies land in the message log; their bodies."""
+    result = inbound_sms_receive(
+        inbound=inbound_sms(sender=sender, recipient=proxy.number, text=text)
+    )
+    return [m.body for m in result.message.replies.all()]
+
+
+def test_unprompted_replies_are_not_repeated_within_ten_minutes(number, clock):
+    stranger, alice = person(), person()
+    assert receive(number, stranger, "hi") == [replies.USAGE]
+    assert receive(number, stranger, "hi") == []
+    assert receive(number, stranger, "HELP") == [replies.USAGE]
+    code = start(number, alice)
+    assert receive(number, alice, "anyone?") == [replies.waiting(code=code, number=number.number)]
+    assert receive(number, alice, "anyone?") == []
+    clock.advance(minutes=10, seconds=1)
+    assert receive(number, stranger, "hi") == [replies.USAGE]
+    assert len(receive(number, alice, "anyone?")) == 1
+
+
+@override_settings(CONVERSATIONS_REPEAT_REPLY_MINUTES=0)
+def test_repeating_unprompted_replies_can_be_allowed(number):
+    stranger = person()
+    assert receive(number, stranger, "hi") == receive(number, stranger, "hi") == [replies.USAGE]
+
+
 def test_misused_command_outside_a_conversation_says_what_is_wrong(number):
     stranger = person()
     body = only_reply(sms(number, stranger, "START please"), stranger)
