@@ -299,6 +299,9 @@ def conversation_join(
                 mask(proxy.number),
             )
             return _reply(sender, conf.join_limit_reply(), outcome="join_rate_limited")
+        if not looks_like_code(code):
+            join_failure_record(proxy=proxy, phone=sender, reason="join_not_a_code", now=now)
+            return _reply(sender, replies.NOT_A_CODE, outcome="join_not_a_code")
         _close_lapsed(proxy=proxy, phone=sender, now=now)
         _close_lapsed(proxy=proxy, code=code, now=now)
         current = conversation_open_for(proxy=proxy, phone=sender, now=now)
@@ -314,11 +317,7 @@ def conversation_join(
             .first()
         )
         if conversation is None:
-            outcome, body = (
-                _join_refusal(proxy=proxy, code=code)
-                if looks_like_code(code)
-                else ("join_not_a_code", replies.NOT_A_CODE)
-            )
+            outcome, body = _join_refusal(proxy=proxy, code=code)
             join_failure_record(proxy=proxy, phone=sender, reason=outcome, now=now)
             return _reply(sender, body, outcome=outcome)
         try:
