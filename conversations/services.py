@@ -291,6 +291,10 @@ def conversation_join(
     now = now or clock.now()
     code = code.strip().upper()
     with transaction.atomic():
+        # JOINs on one number take turns, so that parallel guesses cannot all read the
+        # failure count before any of them adds to it. NO KEY: other traffic on the
+        # number (rows referencing it) does not wait for this lock.
+        ProxyNumber.objects.select_for_update(no_key=True).filter(pk=proxy.pk).first()
         if join_attempts_blocked(proxy=proxy, phone=sender, now=now):
             # Checked before the code is looked at: a limited guesser learns nothing.
             logger.warning(

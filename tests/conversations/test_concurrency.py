@@ -13,8 +13,9 @@ from collections import Counter
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
-from conversations.models import Conversation, Participant, State
+from conversations.models import Conversation, JoinFailure, Participant, State
 from providers.backends.console import inbound_sms
 from providers.services import inbound_sms_receive
 from tests.factories import conversation, conversations_number
@@ -140,3 +141,14 @@ def test_ending_and_joining_at_once_never_leaves_a_half_open_conversation():
         pending.refresh_from_db()
         open_count = pending.participants.filter(open=True).count()
         assert open_count == (2 if pending.is_open else 0)
+
+
+@override_settings(CONVERSATIONS_JOIN_FAILURES_PER_NUMBER=5)
+def test_parallel_wrong_guesses_cannot_outrun_the_rate_limit():
+    proxy = conversations_number()
+    pending = conversation(proxy=proxy)
+    guesses = [code for code in ("ABCDEF", "BCDEFG", "CDEFGH", "DEFGHJ") * 6]
+    texts = [(person(), f"JOIN {g}") for g in guesses if g != pending.code]
+    outcomes = at_once(proxy, texts)
+    assert Counter(outcomes) == {"join_unknown_code": 5, "join_rate_limited": len(texts) - 5}
+    assert JoinFailure.objects.filter(proxy=proxy).count() == 5
