@@ -277,11 +277,12 @@ def join_failure_record(
 def _join_refusal(*, proxy: ProxyNumber, code: str) -> tuple[str, str]:
     """Why no pending conversation has this code: (outcome, reply)."""
     latest = conversation_code_history(proxy=proxy, code=code)
-    if latest is None or (latest.state == State.ENDED and latest.joined_at is None):
-        if latest is not None and latest.end_reason == EndReason.CODE_EXPIRED:
-            return "join_expired", replies.join_expired(code=code)
-        return "join_unknown_code", replies.join_unknown(code=code)
-    return "join_taken", replies.join_taken(code=code)
+    if latest is not None and latest.joined_at is not None:
+        return "join_taken", replies.join_taken(code=code)
+    if latest is not None and latest.end_reason == EndReason.CODE_EXPIRED:
+        return "join_expired", replies.join_expired(code=code)
+    # Never used, or cancelled by its starter: nothing to tell a guesser apart.
+    return "join_unknown_code", replies.join_unknown(code=code)
 
 
 def conversation_join(
