@@ -207,6 +207,13 @@ def _lapsed_notice(lapsed: list[Conversation]) -> str:
 # --- START -------------------------------------------------------------------------------
 
 
+def _participant_add(*, conversation: Conversation, phone: str, role: str, now: datetime) -> None:
+    """Raises IntegrityError if the person already has an open conversation on the number."""
+    Participant.objects.create(
+        conversation=conversation, proxy=conversation.proxy, phone=phone, role=role, joined_at=now
+    )
+
+
 def _already_in(*, proxy: ProxyNumber, sender: str, current: Conversation, now: datetime):
     if current.state == State.PENDING:
         body = replies.already_waiting(code=current.code, number=proxy.number)
@@ -241,12 +248,8 @@ def conversation_start(
                         last_activity_at=now,
                         expires_at=now + conf.code_ttl(),
                     )
-                    Participant.objects.create(
-                        conversation=conversation,
-                        proxy=proxy,
-                        phone=sender,
-                        role=Role.STARTER,
-                        joined_at=now,
+                    _participant_add(
+                        conversation=conversation, phone=sender, role=Role.STARTER, now=now
                     )
             except IntegrityError:
                 # Either the sender started one concurrently (seen on the next round)
@@ -327,13 +330,7 @@ def conversation_join(
             return _reply(sender, body, outcome=outcome)
         try:
             with transaction.atomic():
-                Participant.objects.create(
-                    conversation=conversation,
-                    proxy=proxy,
-                    phone=sender,
-                    role=Role.JOINER,
-                    joined_at=now,
-                )
+                _participant_add(conversation=conversation, phone=sender, role=Role.JOINER, now=now)
         except IntegrityError:
             # The sender started or joined another conversation here at the same moment.
             return _reply(sender, replies.JOIN_BUSY, outcome="join_busy")
