@@ -82,3 +82,48 @@ def ride(*, customer=None, driver=None, proxy=None, pickup_at=None, notify: bool
         now=kwargs.get("now"),
         notify=notify,
     )
+
+
+# --- conversations -----------------------------------------------------------------------
+
+_conversations_people = itertools.count(1000)
+
+
+def conversations_person() -> str:
+    """A fresh E.164 number for a person (never a pool number)."""
+    return f"+1312555{next(_conversations_people):04d}"
+
+
+def conversations_number(*, provider: str = "console", **kwargs) -> ProxyNumber:
+    return proxy_number(provider=provider, service=Service.CONVERSATIONS, **kwargs)
+
+
+def conversation(
+    *,
+    proxy: ProxyNumber | None = None,
+    starter: str | None = None,
+    joiner: str | None = None,
+    code: str | None = None,
+):
+    """A conversation as the protocol leaves it: pending, or active when it has a joiner."""
+    from django.utils import timezone
+
+    from conversations import conf
+    from conversations.codes import code_generate
+    from conversations.models import Conversation, Participant, Role, State
+
+    proxy = proxy or conversations_number()
+    now = timezone.now()
+    item = Conversation.objects.create(
+        proxy=proxy,
+        code=code or code_generate(),
+        state=State.ACTIVE if joiner else State.PENDING,
+        joined_at=now if joiner else None,
+        expires_at=now + (conf.idle_timeout() if joiner else conf.code_ttl()),
+    )
+    Participant.objects.create(
+        conversation=item, proxy=proxy, phone=starter or conversations_person(), role=Role.STARTER
+    )
+    if joiner:
+        Participant.objects.create(conversation=item, proxy=proxy, phone=joiner, role=Role.JOINER)
+    return item
