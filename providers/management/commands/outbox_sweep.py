@@ -4,9 +4,9 @@ import logging
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, close_old_connections
 
-from providers.services import outbox_sweep
+from providers.services import outbox_sweep, seen_signatures_prune
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,13 @@ class Command(BaseCommand):
         while True:
             try:
                 count = outbox_sweep()
-            except DatabaseError as err:
+                seen_signatures_prune()
+            except DatabaseError:
                 if not loop:
                     raise
-                # The database is restarting or unreachable: sweep again next time.
-                logger.warning("outbox sweep failed (%s); retrying", type(err).__name__)
-                connections.close_all()
+                # A database restart must not end the sweeper: try again next round.
+                logger.exception("outbox sweep failed; retrying in %s s", interval)
+                close_old_connections()
             else:
                 if count or options["verbosity"] > 1:
                     self.stdout.write(f"outbox: {count} message(s) enqueued")
