@@ -40,13 +40,15 @@ class SendError(ProviderError):
     """Sending failed. `transient` says whether trying again later may succeed.
 
     `detail` is the vendor's own answer: it may echo the recipient or the text, so it
-    is kept with the message for staff and never logged above DEBUG.
+    is kept with the message for staff (it is part of str()) and never logged above
+    DEBUG; `summary` is our own words, fit for the log.
     """
 
     transient = False
 
     def __init__(self, message: str, *, retry_after: float | None = None, detail: str = "") -> None:
-        super().__init__(message)
+        super().__init__(f"{message}: {detail}" if detail else message)
+        self.summary = message
         self.retry_after = retry_after
         self.detail = detail
 

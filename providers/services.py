@@ -229,7 +229,7 @@ def message_deliver(*, message_id: int) -> str:
         transient = isinstance(err, ProviderNotConfigured) or err.transient
         return _delivery_failed(
             message,
-            error=str(err),
+            error=getattr(err, "summary", str(err)),
             detail=getattr(err, "detail", ""),
             transient=transient,
             retry_after=getattr(err, "retry_after", None),
