@@ -58,3 +58,14 @@ def messagebird_api(mocked_responses) -> Ledger:
     ledger = Ledger()
     mocked_responses.add_callback(responses.POST, f"{MESSAGEBIRD_API}/messages", callback=accept)
     return ledger
+
+
+def pytest_collection_modifyitems(config, items):
+    """Process-level runs only when asked for by marker (`-m slow`, as make reliability
+    does): another `-m` given to `make test` replaces the `not slow` of addopts."""
+    if "slow" in (config.option.markexpr or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
