@@ -191,14 +191,16 @@ class FakeVendor:
 # --- the service ------------------------------------------------------------------------
 
 
-def worker_of_client_port(pids: dict[str, int], client_port: int) -> str | None:
-    """Which of our processes owns the TCP connection from this local port (Linux /proc)."""
+def worker_of_client_port(pids: dict[str, int], client_port: int, server_port: int) -> str | None:
+    """Which of our processes owns the open TCP connection client_port -> server_port."""
     inode = None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError), open(table) as lines:
             for line in list(lines)[1:]:
                 fields = line.split()
-                if int(fields[1].rsplit(":", 1)[1], 16) == client_port:
+                local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
+                # Skip closed sockets (inode 0, e.g. TIME_WAIT) that once used the port.
+                if (local, remote) == (client_port, server_port) and fields[9] != "0":
                     inode = fields[9]
     if inode is None:
         return None
@@ -225,7 +227,7 @@ class Service:
                 for k, v in os.environ.items()
                 if not k.startswith(("DJANGO_", "MESSAGEBIRD_", "FLOWROUTE_", "MASKED_NUMBERS_"))
             },  # noqa: E501
-            "DJANGO_SETTINGS_MODULE": "tests.reliability.settings",
+            "DJANGO_SETTINGS_MODULE": "maskednumbers.settings",
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
@@ -235,7 +237,7 @@ class Service:
             "MESSAGEBIRD_ACCESS_KEY": "reliability-access-key",
             "MESSAGEBIRD_SIGNING_KEY": self.signing_key,
             "MESSAGEBIRD_API_URL": vendor_url,
-            "MESSAGEBIRD_TIMEOUT": "1",
+            "MESSAGEBIRD_TIMEOUT": "3",
             "MASKED_NUMBERS_SENDING_LEASE": "5",
             "MASKED_NUMBERS_BACKOFF_BASE": "0.5",
             "MASKED_NUMBERS_BACKOFF_MAX": "4",
@@ -253,6 +255,14 @@ class Service:
         if result.returncode:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
         return result
+
+    def staff_token(self) -> str:
+        """A staff user and its API token, made as an operator would."""
+        self.env["DJANGO_SUPERUSER_PASSWORD"] = secrets.token_urlsafe(16)
+        self.manage(
+            "createsuperuser", "--noinput", "--username", "ops", "--email", "ops@example.org"
+        )
+        return self.manage("drf_create_token", "ops").stdout.split()[2]
 
     def spawn(self, name: str, *args: str) -> None:
         log = open(self.logs / f"{name}.log", "a")  # noqa: SIM115 - closed in stop()
