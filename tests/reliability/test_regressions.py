@@ -130,6 +130,9 @@ class _StopLoop(Exception):
     pass
 
 
+# Outside a test transaction: the sweeper drops its connection after an error, which
+# would end the transaction a plain django_db test runs in.
+@pytest.mark.django_db(transaction=True)
 def test_the_sweep_loop_outlives_a_database_error(monkeypatch, capsys):
     from django.core.management import call_command
     from django.db import OperationalError
