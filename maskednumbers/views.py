@@ -1,8 +1,32 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from providers.exceptions import InvalidPhoneNumber
+
+from .simulator import (
+    SimulatorRefused,
+    call_summary,
+    phone_number_parse,
+    phone_threads,
+    simulated_call_place,
+    simulated_sms_send,
+    simulator_enabled,
+    simulator_phones,
+    simulator_proxies,
+)
+
+MAX_PHONES = 12
 
 
 @never_cache
@@ -15,3 +39,133 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+# --- Phone simulator -------------------------------------------------------------------
+
+
+def _refuse(reason: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": reason}, status=status)
+
+
+def _simulator_page(view: Callable) -> Callable:
+    """404 without a console provider; the admin login for anyone not staff."""
+    protected = staff_member_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not simulator_enabled():
+            raise Http404("the phone simulator needs the console provider")
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _simulator_api(view: Callable) -> Callable:
+    """Like _simulator_page, but answers in JSON: a script gets a reason, not a login form."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not simulator_enabled():
+            return _refuse("the phone simulator needs the console provider", 404)
+        if not (request.user.is_active and request.user.is_staff):
+            return _refuse("staff login required", 403)
+        try:
+            return view(request, *args, **kwargs)
+        except (SimulatorRefused, InvalidPhoneNumber) as err:
+            return _refuse(str(err))
+
+    return never_cache(wrapper)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SimulatorRefused("the body must be JSON") from err
+    if not isinstance(data, dict):
+        raise SimulatorRefused("the body must be a JSON object")
+    return data
+
+
+@_simulator_page
+@require_GET
+def simulator(request: HttpRequest) -> HttpResponse:
+    error = ""
+    shown: list[str] = []
+    for raw in request.GET.getlist("show") + [request.GET.get("add", "")]:
+        if not raw.strip():
+            continue
+        try:
+            number = phone_number_parse(raw)
+        except InvalidPhoneNumber as err:
+            error = f"{raw[:32]!r}: {err}"
+            continue
+        if number not in shown:
+            shown.append(number)
+    phones = simulator_phones(extra=shown)
+    if not shown:
+        shown = _default_phones(phones)
+    shown = shown[:MAX_PHONES]
+    by_number = {phone.number: phone for phone in phones}
+    context = {
+        **admin.site.each_context(request),
+        "is_nav_sidebar_enabled": False,
+        "title": "Phone simulator",
+        "phones": phones,
+        "shown": [by_number[number] for number in shown],
+        "shown_numbers": set(shown),
+        "proxies": simulator_proxies(),
+        "error": error,
+    }
+    return render(request, "simulator/index.html", context, status=400 if error else 200)
+
+
+def _default_phones(phones: list) -> list[str]:
+    # One customer, one driver and two anonymous phones: a ride and a conversation.
+    picked: list[str] = []
+    for role, count in (("customer", 1), ("driver", 1), ("anonymous", 2)):
+        picked += [phone.number for phone in phones if phone.role == role][:count]
+    return picked
+
+
+@_simulator_api
+@require_GET
+def simulator_messages(request: HttpRequest) -> JsonResponse:
+    raw_phones = request.GET.getlist("phone")
+    if not raw_phones:
+        raise SimulatorRefused("phone: give at least one phone number")
+    if len(raw_phones) > MAX_PHONES:
+        raise SimulatorRefused(f"phone: at most {MAX_PHONES} phones at once")
+    phones = []
+    for raw in raw_phones:
+        try:
+            phones.append(phone_number_parse(raw))
+        except InvalidPhoneNumber as err:
+            raise SimulatorRefused(f"phone: {err}") from err
+    return JsonResponse({"threads": phone_threads(phones=phones)})
+
+
+@_simulator_api
+@require_POST
+def simulator_sms(request: HttpRequest) -> JsonResponse:
+    data = _json_body(request)
+    sent = simulated_sms_send(
+        sender=data.get("from"), recipient=data.get("to"), text=data.get("text")
+    )
+    return JsonResponse(
+        {
+            "id": sent.inbound.pk,
+            "outcome": sent.inbound.outcome,
+            "queued": len(sent.replies),
+        },
+        status=201,
+    )
+
+
+@_simulator_api
+@require_POST
+def simulator_call(request: HttpRequest) -> JsonResponse:
+    data = _json_body(request)
+    call = simulated_call_place(caller=data.get("from"), recipient=data.get("to"))
+    return JsonResponse(call_summary(call, phones=simulator_phones()))

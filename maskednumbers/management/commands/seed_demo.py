@@ -7,19 +7,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from providers.models import ProxyNumber, Service
+from providers.models import ProxyNumber
+
+from ...demo import DEMO_NUMBERS
 
 DEMO_USERNAME = "demo"
 PASSWORD_FILE = ".demo-password"  # noqa: S105 - a file name
-
-# Console-provider numbers from the fictional 555-01xx range.
-DEMO_NUMBERS = [
-    ("+14155550100", Service.RIDES, True),
-    ("+14155550101", Service.RIDES, True),
-    ("+14155550102", Service.RIDES, False),
-    ("+14155550110", Service.CONVERSATIONS, True),
-    ("+14155550111", Service.CONVERSATIONS, False),
-]
 
 
 class Command(BaseCommand):
