@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 
 from providers.models import Service
 from tests.conftest import screenshot
@@ -40,3 +41,16 @@ def test_a_text_and_a_call_reach_the_other_phone_without_a_reload(admin_page, se
     assert number in status.inner_text()
     dana.locator(".sim-ringing", has_text=f"Incoming call from {number}").wait_for()
     screenshot(page, "simulator-pair")
+
+
+def test_admin_index_shows_the_pool_at_a_glance(admin_page, settings):
+    settings.MASKED_NUMBERS_ROUTERS = {"rides": PAIR_ROUTER, "conversations": PAIR_ROUTER}
+    call_command("seed_demo")
+    call_command("simulate_sms", "--sender", "+14155550120", "--to", "+14155550100", "hello")
+    page = admin_page
+    page.goto(f"{page.base_url}/admin/")
+    rides = page.locator(".pool-card[data-service=rides]")
+    assert rides.locator(".pool-numbers").inner_text() == "3"
+    assert rides.locator(".pool-received").inner_text() == "1"
+    assert page.locator(".pool-chart svg rect.pool-in").count() == 1
+    screenshot(page, "admin-dashboard")
