@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -12,7 +14,12 @@ from providers.models import ProxyNumber
 from ...demo import DEMO_NUMBERS
 
 DEMO_USERNAME = "demo"
-PASSWORD_FILE = ".demo-password"  # noqa: S105 - a file name
+
+
+def password_file() -> Path:
+    """Where the generated demo password waits to be shown (git-ignored)."""
+    default = Path(settings.BASE_DIR) / ".demo-password"
+    return Path(os.environ.get("MASKED_NUMBERS_DEMO_PASSWORD_FILE") or default)
 
 
 class Command(BaseCommand):
@@ -46,7 +53,12 @@ class Command(BaseCommand):
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
-        if not wanted:
-            # Printed by `make run` (demo_login) until the password is changed.
-            with open(PASSWORD_FILE, "w") as handle:
-                handle.write(password)
+        path = password_file()
+        if wanted:
+            path.unlink(missing_ok=True)
+        else:
+            # Printed by `make run` (demo_login) until the password is changed; readable
+            # by its owner only, before the password is in it.
+            path.touch()
+            path.chmod(0o600)
+            path.write_text(password)
