@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from providers.models import Service
 
 # (number, service, voice)
@@ -22,6 +24,12 @@ DEMO_DRIVERS = [
     ("Dana Driver", "+14155550130"),
     ("Dev Driver", "+14155550131"),
 ]
+
+SAMPLE_RIDE = {
+    "start": "Ferry Building, Embarcadero",
+    "destination": "SFO Terminal 2",
+    "pickup_in": timedelta(minutes=30),
+}
 
 # Phones with no account anywhere: people who pair up by conversation code.
 ANONYMOUS_PHONES = [

@@ -23,11 +23,13 @@ from providers.models import Direction, Kind, Message, ProxyNumber
 from providers.phone import to_e164
 from providers.services import inbound_call_receive, inbound_sms_receive
 from providers.types import CallAction, CallActionKind
+from rides.models import Customer, Driver
 
-from .demo import ANONYMOUS_PHONES, DEMO_CUSTOMERS, DEMO_DRIVERS
+from .demo import ANONYMOUS_PHONES
 
 MAX_TEXT_LENGTH = 1600  # ten SMS segments: more is a mistake, not a message
 THREAD_LIMIT = 300
+PEOPLE_LIMIT = 20  # per role: a demo, not a directory
 
 
 class SimulatorRefused(ValueError):
@@ -85,16 +87,22 @@ def simulator_proxies() -> list[ProxyNumber]:
 
 
 def simulator_phones(*, extra: list[str] | tuple[str, ...] = ()) -> list[Phone]:
-    """The demo people's phones, then the anonymous demo phones, then `extra` numbers."""
-    phones = [Phone(number, name, "customer") for name, number in DEMO_CUSTOMERS]
-    phones += [Phone(number, name, "driver") for name, number in DEMO_DRIVERS]
-    phones += [Phone(number, name, "anonymous") for name, number in ANONYMOUS_PHONES]
-    known = {phone.number for phone in phones}
-    for number in extra:
-        if number not in known:
-            phones.append(Phone(number, number, "other"))
-            known.add(number)
-    return phones
+    """Customers and drivers, then the anonymous demo phones, then `extra` numbers.
+
+    A number is listed once, in its first role: someone who both rides and drives is
+    one phone.
+    """
+    people = [
+        Phone(person.phone, person.name, role)
+        for model, role in ((Customer, "customer"), (Driver, "driver"))
+        for person in model.objects.order_by("name", "id")[:PEOPLE_LIMIT]
+    ]
+    people += [Phone(number, name, "anonymous") for name, number in ANONYMOUS_PHONES]
+    people += [Phone(number, number, "other") for number in extra]
+    phones: dict[str, Phone] = {}
+    for phone in people:
+        phones.setdefault(phone.number, phone)
+    return list(phones.values())
 
 
 def phone_number_parse(raw: object) -> str:

@@ -6,11 +6,12 @@ from functools import wraps
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from providers.exceptions import InvalidPhoneNumber
 
@@ -27,6 +28,7 @@ from .simulator import (
 )
 
 MAX_PHONES = 12
+SESSION_KEY = "simulator_phones"
 
 
 @never_cache
@@ -81,6 +83,8 @@ def _simulator_api(view: Callable) -> Callable:
 def _json_body(request: HttpRequest) -> dict:
     try:
         data = json.loads(request.body or b"{}")
+    except RequestDataTooBig as err:
+        raise SimulatorRefused("the body is too big") from err
     except (ValueError, UnicodeDecodeError) as err:
         raise SimulatorRefused("the body must be JSON") from err
     if not isinstance(data, dict):
@@ -89,24 +93,20 @@ def _json_body(request: HttpRequest) -> dict:
 
 
 @_simulator_page
-@require_GET
+@require_http_methods(["GET", "POST"])
 def simulator(request: HttpRequest) -> HttpResponse:
     error = ""
-    shown: list[str] = []
-    for raw in request.GET.getlist("show") + [request.GET.get("add", "")]:
-        if not raw.strip():
-            continue
-        try:
-            number = phone_number_parse(raw)
-        except InvalidPhoneNumber as err:
-            error = f"{raw[:32]!r}: {err}"
-            continue
-        if number not in shown:
-            shown.append(number)
+    if request.method == "POST":
+        # The choice of phones lives in the session, not in the URL: phone numbers stay
+        # out of access logs.
+        chosen, error = _numbers(request.POST.getlist("show") + [request.POST.get("add", "")])
+        if not error:
+            request.session[SESSION_KEY] = chosen[:MAX_PHONES]
+            return redirect("simulator")
+    shown = list(request.session.get(SESSION_KEY) or [])
     phones = simulator_phones(extra=shown)
     if not shown:
         shown = _default_phones(phones)
-    shown = shown[:MAX_PHONES]
     by_number = {phone.number: phone for phone in phones}
     context = {
         **admin.site.each_context(request),
@@ -121,6 +121,21 @@ def simulator(request: HttpRequest) -> HttpResponse:
     return render(request, "simulator/index.html", context, status=400 if error else 200)
 
 
+def _numbers(raw_numbers: list[str]) -> tuple[list[str], str]:
+    """Typed numbers in E.164, without repeats, and the reason the first bad one is bad."""
+    numbers: list[str] = []
+    for raw in raw_numbers:
+        if not raw.strip():
+            continue
+        try:
+            number = phone_number_parse(raw)
+        except InvalidPhoneNumber as err:
+            return numbers, f"{raw[:32]!r}: {err}"
+        if number not in numbers:
+            numbers.append(number)
+    return numbers, ""
+
+
 def _default_phones(phones: list) -> list[str]:
     # One customer, one driver and two anonymous phones: a ride and a conversation.
     picked: list[str] = []
@@ -130,19 +145,20 @@ def _default_phones(phones: list) -> list[str]:
 
 
 @_simulator_api
-@require_GET
+@require_POST
 def simulator_messages(request: HttpRequest) -> JsonResponse:
-    raw_phones = request.GET.getlist("phone")
-    if not raw_phones:
-        raise SimulatorRefused("phone: give at least one phone number")
+    """The threads of the given phones. A POST, so that the numbers stay out of URLs."""
+    raw_phones = _json_body(request).get("phones")
+    if not isinstance(raw_phones, list) or not raw_phones:
+        raise SimulatorRefused("phones: give a list of phone numbers")
     if len(raw_phones) > MAX_PHONES:
-        raise SimulatorRefused(f"phone: at most {MAX_PHONES} phones at once")
+        raise SimulatorRefused(f"phones: at most {MAX_PHONES} phones at once")
     phones = []
     for raw in raw_phones:
         try:
             phones.append(phone_number_parse(raw))
         except InvalidPhoneNumber as err:
-            raise SimulatorRefused(f"phone: {err}") from err
+            raise SimulatorRefused(f"phones: {err}") from err
     return JsonResponse({"threads": phone_threads(phones=phones)})
 
 

@@ -21,3 +21,15 @@ def rides_number(db):
 @pytest.fixture
 def sms_only_number(db):
     return proxy_number(number="+14155550111", service=Service.CONVERSATIONS, voice=False)
+
+
+@pytest.fixture
+def people(db):
+    """The two phones of the test router as a customer and a driver."""
+    from rides.services import customer_upsert, driver_upsert
+
+    from .routers import ALICE, BOB
+
+    return customer_upsert(name="Carla Customer", phone=ALICE), driver_upsert(
+        name="Dana Driver", phone=BOB
+    )

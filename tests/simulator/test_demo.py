@@ -12,8 +12,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from maskednumbers.demo import DEMO_NUMBERS
-from providers.models import ProxyNumber
+from maskednumbers.demo import DEMO_CUSTOMERS, DEMO_DRIVERS, DEMO_NUMBERS
+from maskednumbers.simulator import simulator_phones
+from providers.models import Direction, Message, ProxyNumber
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +102,36 @@ def test_make_run_when_the_service_already_runs_points_to_it(live_server):
     result = run_dev(port)
     assert result.returncode == 1
     assert f"already running at http://127.0.0.1:{port}/admin/" in result.stdout
+
+
+def test_seed_demo_adds_the_demo_people_and_one_open_sample_ride(
+    password_file, django_capture_on_commit_callbacks
+):
+    from rides.selectors import rides_open
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    (ride,) = rides_open()
+    assert (ride.customer.phone, ride.driver.phone) == (DEMO_CUSTOMERS[0][1], DEMO_DRIVERS[0][1])
+    assert ride.proxy.provider == "console"
+    # Both were texted about it, from the ride's number: the simulator opens on a thread.
+    notified = Message.objects.filter(direction=Direction.OUTBOUND, sender=ride.proxy.number)
+    assert sorted(notified.values_list("recipient", flat=True)) == sorted(
+        [ride.customer.phone, ride.driver.phone]
+    )
+
+
+def test_the_simulator_lists_people_once_in_their_first_role():
+    from rides.services import customer_upsert, driver_upsert
+
+    customer_upsert(name="Pat Both", phone="+14155550150")
+    driver_upsert(name="Pat Both", phone="+14155550150")
+    driver_upsert(name="Quinn Driver", phone="+14155550151")
+    phones = simulator_phones(extra=["+14155550151", "+14155550199"])
+    assert [(p.number, p.role) for p in phones][:2] == [
+        ("+14155550150", "customer"),
+        ("+14155550151", "driver"),
+    ]
+    assert [p.label for p in phones][-1] == "+14155550199"
+    assert len({p.number for p in phones}) == len(phones)

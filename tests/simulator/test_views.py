@@ -20,6 +20,12 @@ def post_json(client, url, payload, **extra):
     return client.post(url, data=json.dumps(payload), content_type="application/json", **extra)
 
 
+def threads(client, *phones):
+    response = post_json(client, "/simulator/api/messages/", {"phones": list(phones)})
+    assert response.status_code == 200, response.content
+    return response.json()["threads"]
+
+
 @pytest.fixture
 def send(admin_client, django_capture_on_commit_callbacks):
     """POST as staff, then run what waits for the commit (delivery), as a request would."""
@@ -34,11 +40,9 @@ def send(admin_client, django_capture_on_commit_callbacks):
 # --- access ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "url", ["/simulator/", "/simulator/?show=%2B14155550120"], ids=["page", "with-phones"]
-)
-def test_anonymous_visitor_is_sent_to_the_admin_login(client, url):
-    response = client.get(url)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_visitor_is_sent_to_the_admin_login(client, method):
+    response = getattr(client, method)("/simulator/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/?next=/simulator/")
 
@@ -58,14 +62,14 @@ def test_simulator_is_not_found_without_the_console_provider(admin_client, setti
         if alias != "console"
     }
     assert admin_client.get("/simulator/").status_code == 404
-    response = admin_client.get("/simulator/api/messages/", {"phone": ALICE})
+    response = post_json(admin_client, "/simulator/api/messages/", {"phones": [ALICE]})
     assert response.status_code == 404
     assert "console provider" in response.json()["error"]
 
 
 def test_api_refuses_non_staff_with_a_json_reason(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("rider", password="x-123-456-789"))
-    response = client.get("/simulator/api/messages/", {"phone": ALICE})
+    response = post_json(client, "/simulator/api/messages/", {"phones": [ALICE]})
     assert response.status_code == 403
     assert response.json() == {"error": "staff login required"}
     response = post_json(client, "/simulator/api/sms/", {"from": ALICE, "to": "+1", "text": "x"})
@@ -86,7 +90,9 @@ def test_api_posts_need_the_csrf_token(admin_user, rides_number):
 # --- the page ----------------------------------------------------------------------------
 
 
-def test_page_shows_demo_phones_side_by_side_and_the_console_numbers(admin_client, rides_number):
+def test_page_shows_demo_phones_side_by_side_and_the_console_numbers(
+    admin_client, people, rides_number
+):
     proxy_number(number="+14155550199", provider="messagebird")
     response = admin_client.get("/simulator/")
     assert response.status_code == 200
@@ -107,13 +113,17 @@ def test_page_shows_demo_phones_side_by_side_and_the_console_numbers(admin_clien
 
 
 def test_staff_can_show_a_typed_number(admin_client, rides_number):
-    response = admin_client.get("/simulator/", {"show": [ALICE], "add": "(415) 555-0188"})
-    assert response.status_code == 200
+    response = admin_client.post("/simulator/", {"show": [ALICE], "add": "(415) 555-0188"})
+    assert response.status_code == 302
+    # Kept in the session, so the numbers never appear in a URL (and access logs).
+    assert response["Location"] == "/simulator/"
+    response = admin_client.get("/simulator/")
     assert [phone.number for phone in response.context["shown"]] == [ALICE, "+14155550188"]
+    assert "%2B1415" not in response.content.decode()
 
 
 def test_a_malformed_typed_number_is_refused_with_the_reason(admin_client):
-    response = admin_client.get("/simulator/", {"add": "not a number"})
+    response = admin_client.post("/simulator/", {"show": [ALICE], "add": "not a number"})
     assert response.status_code == 400
     assert "Not a phone number" in response.content.decode()
 
@@ -147,20 +157,17 @@ def test_threads_show_each_phone_its_side_with_the_pool_number_as_correspondent(
 ):
     send("/simulator/api/sms/", {"from": ALICE, "to": rides_number.number, "text": "hi"})
     send("/simulator/api/sms/", {"from": BOB, "to": rides_number.number, "text": "yo"})
-    response = admin_client.get("/simulator/api/messages/", {"phone": [ALICE, BOB]})
-    assert response.status_code == 200
-    assert response["Cache-Control"].startswith("max-age=0")
-    threads = response.json()["threads"]
-    alice = [(e["mine"], e["with"], e["body"], e["status"]) for e in threads[ALICE]]
+    both = threads(admin_client, ALICE, BOB)
+    alice = [(e["mine"], e["with"], e["body"], e["status"]) for e in both[ALICE]]
     assert alice == [
         (True, rides_number.number, "hi", Status.RECEIVED),
         (False, rides_number.number, "yo", Status.SENT),
     ]
-    bob = [(e["mine"], e["with"], e["body"]) for e in threads[BOB]]
+    bob = [(e["mine"], e["with"], e["body"]) for e in both[BOB]]
     assert bob == [(False, rides_number.number, "hi"), (True, rides_number.number, "yo")]
     # The mask holds: neither thread carries the other party's own number.
-    assert BOB not in json.dumps(threads[ALICE])
-    assert ALICE not in json.dumps(threads[BOB])
+    assert BOB not in json.dumps(both[ALICE])
+    assert ALICE not in json.dumps(both[BOB])
 
 
 def test_a_stranger_gets_the_service_reply_in_their_own_thread(admin_client, send, rides_number):
@@ -168,8 +175,8 @@ def test_a_stranger_gets_the_service_reply_in_their_own_thread(admin_client, sen
         "/simulator/api/sms/",
         {"from": STRANGER, "to": rides_number.number, "text": "hello?"},
     )
-    threads = admin_client.get("/simulator/api/messages/", {"phone": STRANGER}).json()["threads"]
-    assert [e["body"] for e in threads[STRANGER]] == ["hello?", NOT_IN_SESSION]
+    stranger = threads(admin_client, STRANGER)[STRANGER]
+    assert [e["body"] for e in stranger] == ["hello?", NOT_IN_SESSION]
 
 
 @pytest.mark.parametrize(
@@ -211,6 +218,17 @@ def test_a_body_that_is_not_a_json_object_is_a_400(admin_client, body):
     assert "JSON" in response.json()["error"]
 
 
+def test_an_oversized_body_is_a_400_not_a_crash(admin_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = post_json(
+        admin_client,
+        "/simulator/api/sms/",
+        {"from": ALICE, "to": "+14155550100", "text": "x" * 2000},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body is too big"}
+
+
 def test_numbers_of_a_real_vendor_are_refused_so_nothing_reaches_its_api(
     admin_client, send, mocked_responses
 ):
@@ -227,20 +245,35 @@ def test_sending_needs_a_post(admin_client):
 
 
 @pytest.mark.parametrize(
-    "params",
-    [{}, {"phone": "garbage"}, {"phone": [f"+1415555{n:04d}" for n in range(13)]}],
-    ids=["none", "malformed", "too-many"],
+    "payload",
+    [
+        {},
+        {"phones": []},
+        {"phones": ALICE},
+        {"phones": ["garbage"]},
+        {"phones": [None]},
+        {"phones": [f"+1415555{n:04d}" for n in range(13)]},
+    ],
+    ids=["none", "empty", "not-a-list", "malformed", "null", "too-many"],
 )
-def test_bad_thread_queries_are_a_400_with_the_reason(admin_client, params):
-    response = admin_client.get("/simulator/api/messages/", params)
+def test_bad_thread_queries_are_a_400_with_the_reason(admin_client, payload):
+    response = post_json(admin_client, "/simulator/api/messages/", payload)
     assert response.status_code == 400
-    assert response.json()["error"].startswith("phone: ")
+    assert response.json()["error"].startswith("phones: ")
+
+
+def test_threads_are_never_cached_and_need_a_post(admin_client):
+    response = post_json(admin_client, "/simulator/api/messages/", {"phones": [ALICE]})
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+    assert admin_client.get("/simulator/api/messages/").status_code == 405
 
 
 # --- calls -------------------------------------------------------------------------------
 
 
-def test_a_call_is_transferred_with_the_pool_number_as_caller_id(admin_client, send, rides_number):
+def test_a_call_is_transferred_with_the_pool_number_as_caller_id(
+    admin_client, send, people, rides_number
+):
     response = send("/simulator/api/call/", {"from": ALICE, "to": rides_number.number})
     assert response.status_code == 200
     assert response.json() == {
@@ -252,7 +285,7 @@ def test_a_call_is_transferred_with_the_pool_number_as_caller_id(admin_client, s
     }
     call = Message.objects.get(kind=Kind.CALL)
     assert (call.sender, call.status) == (ALICE, Status.TRANSFERRED)
-    thread = admin_client.get("/simulator/api/messages/", {"phone": ALICE}).json()["threads"][ALICE]
+    thread = threads(admin_client, ALICE)[ALICE]
     assert [(e["kind"], e["with"]) for e in thread] == [("call", rides_number.number)]
     assert BOB not in json.dumps(thread)
 
@@ -261,8 +294,8 @@ def test_a_call_the_service_answers_says_what_the_caller_hears(admin_client, sen
     response = send("/simulator/api/call/", {"from": STRANGER, "to": rides_number.number})
     assert response.json()["action"] == "say"
     assert response.json()["text"] == NOT_IN_SESSION
-    thread = admin_client.get("/simulator/api/messages/", {"phone": STRANGER}).json()["threads"]
-    assert [e["body"] for e in thread[STRANGER]] == [NOT_IN_SESSION]
+    thread = threads(admin_client, STRANGER)[STRANGER]
+    assert [e["body"] for e in thread] == [NOT_IN_SESSION]
 
 
 def test_an_sms_only_number_cannot_be_called(admin_client, send, sms_only_number):

@@ -8,10 +8,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from providers.models import ProxyNumber
+from rides.models import Customer, Driver, Ride
+from rides.selectors import rides_open
+from rides.services import PoolExhausted, customer_upsert, driver_upsert, ride_create
 
-from ...demo import DEMO_NUMBERS
+from ...demo import DEMO_CUSTOMERS, DEMO_DRIVERS, DEMO_NUMBERS, SAMPLE_RIDE
 
 DEMO_USERNAME = "demo"
 
@@ -38,8 +42,33 @@ class Command(BaseCommand):
                     "country": "US",
                 },
             )
+        customers = [customer_upsert(name=name, phone=phone) for name, phone in DEMO_CUSTOMERS]
+        drivers = [driver_upsert(name=name, phone=phone) for name, phone in DEMO_DRIVERS]
+        ride = self._sample_ride(customer=customers[0], driver=drivers[0])
         self._superuser()
+        if ride is not None:
+            self.stdout.write(
+                f"Sample ride {ride.pk}: {ride.customer} and {ride.driver} on "
+                f"{ride.proxy.number}, both texted from it."
+            )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _sample_ride(self, *, customer: Customer, driver: Driver) -> Ride | None:
+        """A ride between the first demo customer and driver, unless one is still open."""
+        if rides_open().filter(customer=customer, driver=driver).exists():
+            return None
+        try:
+            return ride_create(
+                customer=customer,
+                driver=driver,
+                start=SAMPLE_RIDE["start"],
+                destination=SAMPLE_RIDE["destination"],
+                pickup_at=timezone.now() + SAMPLE_RIDE["pickup_in"],
+            )
+        except PoolExhausted as err:
+            # Someone retired the demo numbers: the rest of the demo still works.
+            self.stderr.write(f"No sample ride: {err}")
+            return None
 
     def _superuser(self) -> None:
         User = get_user_model()  # noqa: N806

@@ -88,10 +88,11 @@
     if (polling || document.hidden || !phones.length) return;
     polling = true;
     try {
-      const query = phones.map((p) => "phone=" + encodeURIComponent(p.dataset.number)).join("&");
-      const response = await fetch(root.dataset.messagesUrl + "?" + query, {
-        headers: { Accept: "application/json" },
+      const response = await fetch(root.dataset.messagesUrl, {
+        method: "POST",
         credentials: "same-origin",
+        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ phones: phones.map((p) => p.dataset.number) }),
       });
       if (response.ok) {
         const data = await response.json();
