@@ -27,9 +27,8 @@ ANN, BEN = "+14155550140", "+14155550141"
 
 
 @pytest.fixture
-def demo(tmp_path, monkeypatch):
+def demo():
     """The data `make run` seeds: console numbers, customers, drivers, a sample ride."""
-    monkeypatch.setenv("MASKED_NUMBERS_DEMO_PASSWORD_FILE", str(tmp_path / "demo-password"))
     call_command("seed_demo", verbosity=0)
 
 
