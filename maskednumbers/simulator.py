@@ -111,6 +111,8 @@ def phone_number_parse(raw: object) -> str:
 
 
 def _console_proxy(number: object, *, call: bool = False) -> ProxyNumber:
+    if not simulator_enabled():
+        raise SimulatorRefused("the console provider is not configured (DEBUG off?)")
     try:
         e164 = to_e164(number)
     except InvalidPhoneNumber as err:

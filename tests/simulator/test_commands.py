@@ -70,3 +70,10 @@ def test_simulate_call_prints_what_the_caller_hears(rides_number):
 def test_simulate_call_refuses_an_sms_only_number(sms_only_number):
     with pytest.raises(CommandError, match="takes no calls"):
         run("simulate_call", "--sender", ALICE, "--to", sms_only_number.number)
+
+
+def test_simulate_sms_without_the_console_provider_says_so(rides_number, settings):
+    settings.MASKED_NUMBERS_PROVIDERS = {}
+    with pytest.raises(CommandError, match="console provider is not configured"):
+        run("simulate_sms", "--sender", ALICE, "--to", rides_number.number, "hi")
+    assert not Message.objects.exists()
