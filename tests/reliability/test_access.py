@@ -232,3 +232,49 @@ def test_check_deploy_fails_without_a_webhook_secret(unset, error):
     result = _check_deploy(**{unset: ""})
     assert result.returncode != 0
     assert error in result.stdout + result.stderr
+
+
+# --- the phone simulator ---------------------------------------------------------------------
+
+SIMULATOR_APIS = ["/simulator/api/messages/", "/simulator/api/sms/", "/simulator/api/call/"]
+
+
+def test_the_simulator_page_needs_staff(client, plain_user, staff_user):
+    assert "/admin/login/" in client.get("/simulator/")["Location"]
+    client.force_login(plain_user)
+    assert "/admin/login/" in client.get("/simulator/")["Location"]
+    client.force_login(staff_user)
+    assert client.get("/simulator/").status_code == 200
+
+
+@pytest.mark.parametrize("path", SIMULATOR_APIS)
+def test_the_simulator_api_needs_staff_and_writes_nothing_otherwise(
+    client, plain_user, console_proxy, path
+):
+    body = {"from": "+12065552000", "to": console_proxy.number, "text": "hi", "phones": []}
+    assert client.post(path, body, content_type="application/json").status_code == 403
+    client.force_login(plain_user)
+    assert client.post(path, body, content_type="application/json").status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_the_simulator_api_needs_the_csrf_token(staff_user, console_proxy):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    body = {"from": "+12065552000", "to": console_proxy.number, "text": "hi"}
+    response = client.post("/simulator/api/sms/", body, content_type="application/json")
+    assert response.status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_the_simulator_is_gone_without_the_console_provider(client, settings, staff_user):
+    settings.MASKED_NUMBERS_PROVIDERS = {
+        k: v for k, v in settings.MASKED_NUMBERS_PROVIDERS.items() if k != "console"
+    }
+    client.force_login(staff_user)
+    assert client.get("/simulator/").status_code == 404
+    assert (
+        client.post("/simulator/api/sms/", {}, content_type="application/json").status_code == 404
+    )
