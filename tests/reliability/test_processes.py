@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -293,6 +294,12 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             service.stop()
             vendor.release_hang()
             vendor.close()
+        # Every process logs at INFO: no person's number, no text, no secret.
+        everything = "".join(service.log_text(name) for name in service.procs)
+        leaks = re.findall(r"206555[23]0[0-4]\d|load \d+ [0-9a-f]{8}", everything)
+        leaks += [
+            s for s in (service.signing_key, service.env["DJANGO_SECRET_KEY"]) if s in everything
+        ]
 
     relays = {key: count for key, count in delivered.items() if key[2].startswith("load ")}
     others = {key: count for key, count in delivered.items() if key not in relays}
@@ -312,6 +319,8 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             "inbound_without_relay": orphans,
             "calls": dict(traffic.calls),
             "processes_alive_at_end": processes,
+            "log_lines": everything.count("\n"),
+            "log_leaks": len(leaks),
         }
     )
     print("\nRELIABILITY REPORT\n" + json.dumps(report, indent=2, default=str))
@@ -319,6 +328,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
     results.write_text(json.dumps(report, indent=2, default=str))
 
     assert traffic.gave_up == []
+    assert leaks == [], leaks[:5]
     assert report["lost"] == 0
     assert report["duplicated"] == 0
     assert report["misaddressed_or_unexpected"] == 0
