@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Re-enqueue outbound messages the task queue lost (worker killed mid-send, "
-        "retries due). Run with --loop beside the db_worker processes."
+        "retries due). Run with --loop beside the delivery_worker processes."
     )
 
     def add_arguments(self, parser) -> None:
