@@ -29,6 +29,11 @@ OPEN_RIDES_PER_DRIVER = 2
 RIDES_PER_DAY = 2400
 CHUNK = 100_000
 SEED = 7
+MESSAGE_FIELDS = [
+    "id", "direction", "kind", "provider", "vendor_id", "proxy", "sender", "recipient",
+    "body", "status", "outcome", "session", "in_reply_to", "attempts", "last_error",
+    "next_attempt_at", "created_at", "updated_at", "sent_at",
+]  # fmt: skip
 
 
 def customer_phone(index: int) -> str:
@@ -207,12 +212,6 @@ def load_rides(total: int, *, now: datetime | None = None) -> dict:
     copy_rows(Ride, ride_fields, current())
 
     # The log of the past: for each past ride one inbound text and its relay.
-    message_fields = [
-        "id", "direction", "kind", "provider", "vendor_id", "proxy", "sender", "recipient",
-        "body", "status", "outcome", "session", "in_reply_to", "attempts", "last_error",
-        "next_attempt_at", "created_at", "updated_at", "sent_at",
-    ]  # fmt: skip
-
     def messages() -> Iterator[tuple]:
         for i in range(history):
             ride_id, at = i + 1, pickup_of(i) + timedelta(minutes=2)
@@ -231,7 +230,7 @@ def load_rides(total: int, *, now: datetime | None = None) -> dict:
                 f"ride:{ride_id}", 2 * i + 1, 1, "", None, at, at, at,
             )  # fmt: skip
 
-    message_count = copy_rows(Message, message_fields, messages()) if history else 0
+    message_count = copy_rows(Message, MESSAGE_FIELDS, messages()) if history else 0
     signature_count = copy_rows(
         SeenSignature,
         ["jti", "seen_at"],
@@ -246,6 +245,97 @@ def load_rides(total: int, *, now: datetime | None = None) -> dict:
         "messages": message_count,
         "signatures": signature_count,
     }
+
+
+CONVERSATION_NUMBERS = 10
+
+
+def conversation_number(index: int) -> str:
+    return f"+1206556{1000 + index:04d}"
+
+
+def person_phone(index: int) -> str:
+    """People of the conversations history (and, from `10**6` up, newcomers)."""
+    return f"+1646{2_000_000 + index:07d}"
+
+
+def load_conversations(total: int, *, now: datetime | None = None) -> dict:
+    """`total` ended conversations on the conversations numbers, and their log.
+
+    People come back: the parties are drawn from a population of `total // 2` phones.
+    Each conversation has its two participants (closed) and one relayed text (the
+    inbound text and its relay) in the message log.
+    """
+    from conversations.models import Conversation, EndReason, Participant, Role, State
+    from providers.models import Direction, Kind, Message, ProxyNumber, Service
+
+    now = now or timezone.now()
+    rng = random.Random(SEED)
+    copy_rows(
+        ProxyNumber,
+        ["id", "number", "provider", "service", "sms", "voice", "country", "active", "created_at"],
+        (
+            (i + 1, conversation_number(i), "messagebird", Service.CONVERSATIONS, True, True,
+             "US", True, now)
+            for i in range(CONVERSATION_NUMBERS)
+        ),
+    )  # fmt: skip
+    population = max(100, total // 2)
+    span = max(30, total / 500) * 86400
+    starters = array("l", (rng.randrange(population) for _ in range(total)))
+    joiners = array("l", ((s + 1 + rng.randrange(population - 1)) % population for s in starters))
+
+    def started_of(i: int) -> datetime:
+        return now - timedelta(days=8) - timedelta(seconds=span * (1 - i / total))
+
+    def conversations() -> Iterator[tuple]:
+        for i in range(total):
+            started = started_of(i)
+            joined = started + timedelta(minutes=rng.uniform(1, 20))
+            ended = joined + timedelta(hours=rng.uniform(0.5, 48))
+            code = "".join(rng.choice("23456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(6))
+            yield (
+                i + 1, i % CONVERSATION_NUMBERS + 1, code, State.ENDED, EndReason.PARTY,
+                started, joined, ended, ended, ended,
+            )  # fmt: skip
+
+    def participants() -> Iterator[tuple]:
+        for i in range(total):
+            started = started_of(i)
+            proxy = i % CONVERSATION_NUMBERS + 1
+            yield (2 * i + 1, i + 1, proxy, person_phone(starters[i]), Role.STARTER, False, started)
+            yield (2 * i + 2, i + 1, proxy, person_phone(joiners[i]), Role.JOINER, False, started)
+
+    def messages() -> Iterator[tuple]:
+        for i in range(total):
+            at = started_of(i) + timedelta(minutes=30)
+            proxy_id = i % CONVERSATION_NUMBERS + 1
+            proxy = conversation_number(proxy_id - 1)
+            starter, joiner = person_phone(starters[i]), person_phone(joiners[i])
+            yield (
+                2 * i + 1, Direction.INBOUND, Kind.SMS, "messagebird", f"conv-hist-{i}",
+                proxy_id, starter, proxy, "see you at 8", "received", "relayed",
+                f"conversation:{i + 1}", None, 0, "", None, at, at, None,
+            )  # fmt: skip
+            yield (
+                2 * i + 2, Direction.OUTBOUND, Kind.SMS, "messagebird", f"conv-mb-{i}",
+                proxy_id, proxy, joiner, "see you at 8", "sent", "relayed",
+                f"conversation:{i + 1}", 2 * i + 1, 1, "", None, at, at, at,
+            )  # fmt: skip
+
+    copy_rows(
+        Conversation,
+        ["id", "proxy", "code", "state", "end_reason", "created_at", "joined_at",
+         "last_activity_at", "expires_at", "ended_at"],
+        conversations(),
+    )  # fmt: skip
+    copy_rows(
+        Participant,
+        ["id", "conversation", "proxy", "phone", "role", "open", "joined_at"],
+        participants(),
+    )
+    copy_rows(Message, MESSAGE_FIELDS, messages())
+    return {"conversations": total, "people": population, "numbers": CONVERSATION_NUMBERS}
 
 
 def _cumulative(weights: Sequence[float]) -> list[float]:
@@ -271,4 +361,10 @@ def open_rides() -> dict:
 if __name__ == "__main__":
     from .common import child_main
 
-    child_main({"rides": lambda total: load_rides(int(total)), "open-rides": open_rides})
+    child_main(
+        {
+            "rides": lambda total: load_rides(int(total)),
+            "open-rides": open_rides,
+            "conversations": lambda total: load_conversations(int(total)),
+        }
+    )

@@ -80,6 +80,20 @@ def create(name: str, *, template: str | None = None) -> None:
         conn.close()
 
 
+def relax_durability(name: str) -> None:
+    """No fsync at each commit: for databases whose timings are not measured."""
+    conn = _admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(
+                    sql.Identifier(_check(name))
+                )
+            )
+    finally:
+        conn.close()
+
+
 def fingerprint(*extra: Path) -> str:
     """Hash of every migration and of the loader: a template is stale when it changes."""
     digest = hashlib.sha256()

@@ -48,7 +48,7 @@ def below(value: float | None, limit: float) -> bool | None:
 def fmt_number(value: float | None) -> str:
     if value is None:
         return "n/a"
-    if value == int(value) and abs(value) >= 100:
+    if value == int(value):
         return f"{int(value):,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"

@@ -1,0 +1,52 @@
+"""The benchmark table: every figure beside its baseline, ratios, targets."""
+
+from __future__ import annotations
+
+from bench.table import Row, below, fmt_number, load, ratio_at_least, ratio_at_most, render, save
+
+
+def test_ratio_is_value_over_baseline_and_absent_without_a_baseline():
+    assert Row("b", "f", 30.0, baseline=60.0).ratio == 0.5
+    assert Row("b", "f", 30.0).ratio is None
+    assert Row("b", "f", None, baseline=60.0).ratio is None
+    assert Row("b", "f", 30.0, baseline=0.0).ratio is None
+
+
+def test_targets_on_ratios_and_limits():
+    assert ratio_at_least(40, 100, 0.40) is True
+    assert ratio_at_least(39, 100, 0.40) is False
+    assert ratio_at_most(110, 100, 1.10) is True
+    assert ratio_at_most(111, 100, 1.10) is False
+    assert ratio_at_most(None, 100, 1.10) is None
+    assert below(24.9, 25.0) is True
+    assert below(25.0, 25.0) is False
+
+
+def test_numbers_are_shown_with_sensible_precision():
+    assert fmt_number(1234567.0) == "1,234,567"
+    assert fmt_number(17.0) == "17"
+    assert fmt_number(123.4) == "123"
+    assert fmt_number(12.34) == "12.3"
+    assert fmt_number(1.234) == "1.23"
+    assert fmt_number(None) == "n/a"
+
+
+def test_render_puts_value_baseline_ratio_and_verdict_on_one_line():
+    text = render(
+        [
+            Row("webhooks", "SMS req/s", 420.0, "/s", 1000.0, "healthz", ">= 0.40", True),
+            Row("webhooks", "SMS p99", 31.0, "ms", target="< 25 ms", met=False),
+        ]
+    )
+    lines = text.splitlines()
+    assert lines[0].startswith("| bench")
+    assert len({len(line) for line in lines}) == 1  # columns aligned
+    assert "420 /s" in lines[2] and "1,000 (healthz)" in lines[2] and "0.42" in lines[2]
+    assert lines[2].rstrip(" |").endswith("yes")
+    assert "**no**" in lines[3]
+
+
+def test_rows_survive_a_round_trip_through_json(tmp_path):
+    rows = [Row("pool", "lower bound", 17.0), Row("pool", "ours", 18.0, "", 17.0, "lb", "x", True)]
+    save(rows, tmp_path / "pool.json")
+    assert load(tmp_path / "pool.json") == rows
