@@ -18,8 +18,9 @@ QUICK = os.environ.get("BENCH_QUICK", "") == "1"
 # History sizes: the small one is the baseline of the large one.
 SMALL = 1_000
 LARGE = 20_000 if QUICK else 1_000_000
-DURATION = 4.0 if QUICK else 20.0  # seconds of load per measured run
-WARMUP = 1.0 if QUICK else 3.0
+DURATION = 4.0 if QUICK else 10.0  # seconds of load per measured run
+WARMUP = 1.0 if QUICK else 2.0
+ROUNDS = 1 if QUICK else 3  # interleaved rounds (see scenario.interleaved)
 CONNECTIONS = 16
 
 

@@ -3,9 +3,10 @@
 A city's ride history: customers with log-normal ride rates, drivers, a pool of
 MessageBird numbers, rides spread over the past months (95% expired, 5% closed early),
 and for each past ride the message log of one relayed text (the inbound text and its
-relay) and the signature it came with. On top: the same OPEN_RIDES open rides at every
-scale, between the same people on the same numbers, so that two scales differ in their
-history only. Loaded with COPY: a million rides in a few minutes.
+relay); the signature ids of the last day are remembered (the replay window). On top:
+the same OPEN_RIDES open rides at every scale, between the same people on the same
+numbers, so that two scales differ in their history only. Loaded with COPY: a million
+rides in a few minutes.
 
     python -m bench.data rides 1000000      (in a child: see bench.common.run_django)
 """
@@ -28,6 +29,7 @@ OPEN_RIDES = 200
 OPEN_RIDES_PER_DRIVER = 2
 RIDES_PER_DAY = 2400
 CHUNK = 100_000
+SIGNATURES_KEPT = 20_000
 SEED = 7
 MESSAGE_FIELDS = [
     "id", "direction", "kind", "provider", "vendor_id", "proxy", "sender", "recipient",
@@ -231,10 +233,17 @@ def load_rides(total: int, *, now: datetime | None = None) -> dict:
             )  # fmt: skip
 
     message_count = copy_rows(Message, MESSAGE_FIELDS, messages()) if history else 0
+    # Signature ids are kept for the replay window only (a day): a busy day's worth.
     signature_count = copy_rows(
         SeenSignature,
         ["jti", "seen_at"],
-        ((uuid.UUID(int=rng.getrandbits(128)).hex, now) for _ in range(history)),
+        (
+            (
+                uuid.UUID(int=rng.getrandbits(128)).hex,
+                now - timedelta(seconds=rng.uniform(0, 86400)),
+            )
+            for _ in range(min(history, SIGNATURES_KEPT))
+        ),
     )
     return {
         "rides": total,

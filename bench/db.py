@@ -49,49 +49,40 @@ def exists(name: str) -> bool:
         return cur.fetchone() is not None
 
 
-def drop(name: str) -> None:
+def _admin_execute(statement: sql.Composable) -> None:
     conn = _admin()
     try:
         with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(_check(name))
-                )
-            )
+            cur.execute(statement)
     finally:
         conn.close()
+
+
+def drop(name: str) -> None:
+    _admin_execute(
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_check(name)))
+    )
 
 
 def create(name: str, *, template: str | None = None) -> None:
     drop(name)
-    conn = _admin()
-    try:
-        with conn.cursor() as cur:
-            if template:
-                # FILE_COPY: a plain copy of the template's files, seconds for a large one.
-                cur.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                        sql.Identifier(_check(name)), sql.Identifier(_check(template))
-                    )
-                )
-            else:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_check(name))))
-    finally:
-        conn.close()
+    if template:
+        # FILE_COPY: a plain copy of the template's files, seconds for a large one.
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+            sql.Identifier(_check(name)), sql.Identifier(_check(template))
+        )
+    else:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_check(name)))
+    _admin_execute(statement)
 
 
 def relax_durability(name: str) -> None:
     """No fsync at each commit: for databases whose timings are not measured."""
-    conn = _admin()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(
-                    sql.Identifier(_check(name))
-                )
-            )
-    finally:
-        conn.close()
+    _admin_execute(
+        sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(
+            sql.Identifier(_check(name))
+        )
+    )
 
 
 def fingerprint(*extra: Path) -> str:

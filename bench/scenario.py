@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ class Session:
     proxy: str
 
 
-def prepared_rides(rides: int) -> tuple[str, dict]:
+def prepared_rides(rides: int, *, copy: str = "") -> tuple[str, dict]:
     """A fresh copy of the `rides`-ride history; returns its name and what was loaded."""
     template = f"bench_tpl_{scale_name(rides)}"
     meta = db.ensure_template(
@@ -37,7 +38,7 @@ def prepared_rides(rides: int) -> tuple[str, dict]:
         load=lambda name: _load(name, rides),
         loader_files=LOADER_FILES,
     )
-    name = f"bench_{scale_name(rides)}"
+    name = f"bench_{scale_name(rides)}" + (f"_{copy}" if copy else "")
     db.fresh_copy(template, name)
     return name, meta
 
@@ -80,45 +81,98 @@ def production(database: str, *, vendor_delay: float = 0.0) -> Iterator[tuple[Pr
         yield procs, url, vendor
 
 
-def measure_trivial(url: str, *, duration: float) -> LoadResult:
-    run_wrk(f"{url}/healthz", prefix=None, duration=WARMUP, connections=CONNECTIONS)
-    return run_wrk(f"{url}/healthz", prefix=None, duration=duration, connections=CONNECTIONS)
+@dataclass(frozen=True)
+class Stack:
+    """One production stack under test: its label, URL, database and open rides."""
+
+    label: str
+    url: str
+    database: str
+    vendor: str
+    sessions: list[Session]
 
 
 _runs = itertools.count()
 
 
-def measure_webhooks(
-    url: str,
-    sessions: list[Session],
-    *,
-    kind: str,
-    duration: float,
-    expected_rps: float,
-) -> LoadResult:
-    """Warm up, then replay signed `kind` ("sms" or "voice") webhooks for `duration`.
+def measure(stack: Stack, kind: str, *, duration: float, expected_rps: float) -> LoadResult:
+    """Warm up, then load `stack` with `kind` ("healthz", "sms" or "voice") for `duration`.
 
-    Enough requests are signed for `expected_rps` (the trivial endpoint's rate) with a
-    margin; a run that uses them all up is reported as such, never padded with replays.
+    For webhooks, enough requests are signed for `expected_rps` with a margin; a run
+    that uses them all up says so in its result, it is never padded with replays.
     """
+    if kind == "healthz":
+        run_wrk(f"{stack.url}/healthz", prefix=None, duration=WARMUP, connections=CONNECTIONS)
+        return run_wrk(
+            f"{stack.url}/healthz", prefix=None, duration=duration, connections=CONNECTIONS
+        )
     events = sms_events if kind == "sms" else call_events
     run = next(_runs)
     replay(
-        url,
-        events(sessions, int(expected_rps * WARMUP * 1.5) + 200, tag=f"warm{run}"),
+        stack.url,
+        events(stack.sessions, int(expected_rps * WARMUP * 1.5) + 200, tag=f"warm{run}"),
         duration=WARMUP,
         connections=CONNECTIONS,
     )
     count = int(expected_rps * duration * 1.3) + 1000
     result = replay(
-        url,
-        events(sessions, count, tag=f"run{run}"),
+        stack.url,
+        events(stack.sessions, count, tag=f"run{run}"),
         duration=duration,
         connections=CONNECTIONS,
     )
     if result.ran_out:
-        log(f"warning: {kind} run used up its {count} signed requests")
+        log(f"warning: {kind} run on {stack.label} used up its {count} signed requests")
     return result
+
+
+def interleaved(
+    stacks: list[Stack], kinds: list[str], *, rounds: int, duration: float
+) -> dict[tuple[str, str], list[LoadResult]]:
+    """Every (stack, kind) once per round, the stacks' order alternating between rounds.
+
+    On a machine shared with other work the load drifts; taking turns spreads that
+    drift over every stack instead of charging it to whichever ran last.
+    """
+    results: dict[tuple[str, str], list[LoadResult]] = {}
+    expected: dict[str, float] = {}
+    for round_ in range(rounds):
+        order = stacks if round_ % 2 == 0 else list(reversed(stacks))
+        for stack in order:
+            for kind in kinds:
+                result = measure(
+                    stack, kind, duration=duration, expected_rps=expected.get(stack.label, 2000)
+                )
+                if kind == "healthz":
+                    expected[stack.label] = max(result.rps, 50.0)
+                results.setdefault((stack.label, kind), []).append(result)
+                log(
+                    f"round {round_ + 1}/{rounds} {stack.label} {kind}: {result.rps:.0f}/s "
+                    f"p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms, "
+                    f"{result.errors} errors"
+                )
+    return results
+
+
+def summarize(results: list[LoadResult]) -> LoadResult:
+    """Rounds as one figure: rate over all rounds, the median round's latencies."""
+    return LoadResult(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+        ran_out=any(r.ran_out for r in results),
+    )
+
+
+def spread(results: list[LoadResult]) -> str:
+    """How much the rounds differed, for the notes: req/s and p99, min to max."""
+    if len(results) < 2:
+        return ""
+    rates = [r.rps for r in results]
+    p99s = [r.p99_ms for r in results]
+    return f"rounds: {min(rates):.0f}-{max(rates):.0f}/s, p99 {min(p99s):.1f}-{max(p99s):.1f} ms"
 
 
 def outcomes(database: str) -> dict[str, int]:
