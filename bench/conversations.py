@@ -20,7 +20,8 @@ from . import db
 from .common import CONNECTIONS, DURATION, QUICK, WARMUP, finish, log, run_django, scale_name
 from .data import CONVERSATION_NUMBERS, conversation_number, person_phone
 from .loadgen import LoadResult, Sms, replay
-from .scenario import HERE, measure_trivial, outcomes, production
+from .scenario import HERE, Stack, outcomes, production
+from .scenario import measure as measure_stack
 from .table import Row, ratio_at_least, ratio_at_most
 
 NAME = "conversations"
@@ -112,7 +113,10 @@ def measure() -> dict[int, dict[str, LoadResult]]:
             database = prepared(total)
             urls[total] = (exit_stack.enter_context(production(database))[1], database)
         for total, (url, _) in urls.items():
-            results[total]["healthz"] = measure_trivial(url, duration=DURATION)
+            stack = Stack(scale_name(total), url, urls[total][1], "", [])
+            results[total]["healthz"] = measure_stack(
+                stack, "healthz", duration=DURATION, expected_rps=0
+            )
             # Warm-up: the first START of each worker pays for its imports.
             _phase(url, starts(200, first=0), duration=WARMUP)
         order = [SMALL, LARGE]

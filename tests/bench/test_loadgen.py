@@ -94,3 +94,16 @@ def test_percentile_is_nearest_rank():
     assert percentile(values, 0.50) == 50.0
     assert percentile(values, 0.99) == 99.0
     assert percentile([7.0], 0.99) == 7.0
+
+
+def test_conversation_events_start_then_join_with_the_codes_then_relay_both_ways():
+    from bench.conversations import joins, relays, starts
+
+    started = list(starts(3, first=0))
+    assert [s.text for s in started] == ["START"] * 3
+    assert len({s.originator for s in started}) == 3  # newcomers, one START each
+    joined = list(joins([("+12065561000", "ABC234"), ("+12065561001", "XYZ789")], first=0))
+    assert [j.text for j in joined] == ["JOIN ABC234", "JOIN XYZ789"]
+    assert {j.originator for j in joined}.isdisjoint({s.originator for s in started})
+    texts = list(relays([("+12065561000", "+1s", "+1j")], 3))
+    assert [t.originator for t in texts] == ["+1s", "+1j", "+1s"]
