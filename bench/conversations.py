@@ -18,9 +18,9 @@ import psycopg2
 
 from . import db
 from .common import CONNECTIONS, DURATION, QUICK, WARMUP, finish, log, run_django, scale_name
-from .data import CONVERSATION_NUMBERS, conversation_number, person_phone
+from .data import CONVERSATION_NUMBERS, CONVERSATIONS_LOADER, conversation_number, person_phone
 from .loadgen import LoadResult, Sms, replay
-from .scenario import HERE, Stack, outcomes, production
+from .scenario import Stack, outcomes, production
 from .scenario import measure as measure_stack
 from .table import Row, ratio_at_least, ratio_at_most
 
@@ -35,11 +35,10 @@ def prepared(total: int) -> str:
     template = f"bench_tpl_conv_{scale_name(total)}"
     db.ensure_template(
         template,
-        meta={"conversations": total},
+        meta={"conversations": total, "loader": CONVERSATIONS_LOADER},
         load=lambda name: run_django(
             "bench.data", "conversations", str(total), database=name, timeout=3600
         ),
-        loader_files=[HERE / "data.py"],
     )
     name = f"bench_conv_{scale_name(total)}"
     db.fresh_copy(template, name)

@@ -1,9 +1,9 @@
 """Benchmark databases: one template per scale, loaded once, copied fresh for each run.
 
 Loading a million rides takes a while; the loaded database is kept as a template
-(`bench_tpl_<scale>`) and reused while the schema and the loader are unchanged (a
-fingerprint of both is stored in it). Each run gets a fresh copy (`bench_<scale>`), so
-what one run writes never leaks into the next.
+(`bench_tpl_<scale>`) and reused while the loader and the migrations it was built
+with are unchanged (new migrations are applied to it in place). Each run gets a fresh
+copy (`bench_<scale>`), so what one run writes never leaks into the next.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
@@ -85,14 +84,28 @@ def relax_durability(name: str) -> None:
     )
 
 
-def fingerprint(*extra: Path) -> str:
-    """Hash of every migration and of the loader: a template is stale when it changes."""
-    digest = hashlib.sha256()
-    files = sorted(ROOT.glob("*/migrations/*.py")) + sorted(extra)
-    for path in files:
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+def migration_hashes() -> dict[str, str]:
+    """Every migration file of the project, by path, with a hash of its content."""
+    return {
+        str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        for path in sorted(ROOT.glob("*/migrations/0*.py"))
+    }
+
+
+def reusable(stored: dict | None, wanted: dict) -> str:
+    """Whether a template built with `stored` serves `wanted`: "yes", "migrate" or "no".
+
+    A template is rebuilt when what was loaded differs (the loader's version, the
+    size) or when a migration it was built with has changed; migrations added since
+    are applied to it in place ("migrate").
+    """
+    if stored is None or any(stored.get(k) != v for k, v in wanted.items()):
+        return "no"
+    built_with: dict[str, str] = stored.get("migrations", {})
+    now = migration_hashes()
+    if any(now.get(path) != digest for path, digest in built_with.items()):
+        return "no"
+    return "yes" if set(now) == set(built_with) else "migrate"
 
 
 def _read_meta(name: str) -> dict | None:
@@ -139,21 +152,26 @@ def migrate(name: str) -> None:
     )
 
 
-def ensure_template(
-    template: str, *, meta: dict, load: Callable[[str], dict], loader_files: list[Path]
-) -> dict:
-    """Build `template` (migrate, then `load(name)`) unless an identical one exists.
+def ensure_template(template: str, *, meta: dict, load: Callable[[str], dict]) -> dict:
+    """Build `template` (migrate, then `load(name)`) unless a matching one exists.
 
-    Returns the stored meta, including what `load` returned (e.g. the open rides).
+    `meta` names what is loaded, including the loader's version (bumped whenever the
+    loader would load something else). Returns the stored meta, with what `load`
+    returned (e.g. the open rides).
     """
-    wanted = {**meta, "fingerprint": fingerprint(*loader_files)}
     stored = _read_meta(template) if exists(template) else None
-    if stored is not None and all(stored.get(k) == v for k, v in wanted.items()):
+    verdict = reusable(stored, meta)
+    if verdict == "yes":
+        return stored
+    if verdict == "migrate":
+        migrate(template)
+        stored = {**stored, "migrations": migration_hashes()}
+        _write_meta(template, stored)
         return stored
     create(template)
     migrate(template)
     loaded = load(template)
-    stored = {**wanted, **loaded}
+    stored = {**meta, **loaded, "migrations": migration_hashes()}
     _write_meta(template, stored)
     return stored
 

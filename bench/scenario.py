@@ -8,18 +8,15 @@ import itertools
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg2
 
 from . import db
 from .common import CONNECTIONS, WARMUP, log, run_django, scale_name
+from .data import RIDES_LOADER
 from .loadgen import Call, LoadResult, Sms, replay, run_wrk
 from .procs import Procs, running, stub_vendor
 from .server import start_server
-
-HERE = Path(__file__).resolve().parent
-LOADER_FILES = [HERE / "data.py"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +31,8 @@ def prepared_rides(rides: int, *, copy: str = "") -> tuple[str, dict]:
     template = f"bench_tpl_{scale_name(rides)}"
     meta = db.ensure_template(
         template,
-        meta={"rides": rides},
+        meta={"rides": rides, "loader": RIDES_LOADER},
         load=lambda name: _load(name, rides),
-        loader_files=LOADER_FILES,
     )
     name = f"bench_{scale_name(rides)}" + (f"_{copy}" if copy else "")
     db.fresh_copy(template, name)

@@ -37,3 +37,18 @@ def test_only_benchmark_databases_are_touched():
     for name in ("postgres", "test", "wt_bench", "bench_x; DROP"):
         with pytest.raises(ValueError, match="bench_"):
             db.drop(name)
+
+
+def test_a_template_is_reused_migrated_or_rebuilt(monkeypatch):
+    current = {"rides/migrations/0001_initial.py": "aaa", "rides/migrations/0002_x.py": "bbb"}
+    monkeypatch.setattr(db, "migration_hashes", lambda: current)
+    wanted = {"rides": 1000, "loader": "rides-1"}
+    built = {**wanted, "open_rides": 200, "migrations": dict(current)}
+    assert db.reusable(built, wanted) == "yes"
+    older = {**built, "migrations": {"rides/migrations/0001_initial.py": "aaa"}}
+    assert db.reusable(older, wanted) == "migrate"  # 0002 came later: applied in place
+    changed = {**built, "migrations": {**current, "rides/migrations/0001_initial.py": "zzz"}}
+    assert db.reusable(changed, wanted) == "no"
+    assert db.reusable({**built, "loader": "rides-0"}, wanted) == "no"
+    assert db.reusable({**built, "rides": 20_000}, wanted) == "no"
+    assert db.reusable(None, wanted) == "no"
