@@ -1,6 +1,7 @@
 # Two commands for a newcomer: `make run` and `make test`. Everything else is for us.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The first Python 3.12 found, else whatever python3 is (the version check below tells).
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1

@@ -1,17 +1,44 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Direction, Message, ProxyNumber, Status
-from .phone import mask
+from .phone import country_of, mask
 from .selectors import proxy_open_sessions
-from .services import message_resend, proxy_number_retire
+from .services import message_resend, proxy_number_clean, proxy_number_retire
+
+
+class ProxyNumberForm(forms.ModelForm):
+    class Meta:
+        model = ProxyNumber
+        fields = ["number", "provider", "service", "sms", "voice", "country", "active"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["number"] = proxy_number_clean(
+                number=data["number"],
+                provider=data["provider"],
+                sms=data["sms"],
+                voice=data["voice"],
+                exclude_pk=self.instance.pk,
+            )
+        except ValidationError as err:
+            self.add_error(None, err)
+            return data
+        data["country"] = data.get("country") or country_of(data["number"])
+        return data
 
 
 @admin.register(ProxyNumber)
 class ProxyNumberAdmin(admin.ModelAdmin):
+    form = ProxyNumberForm
     list_display = [
         "number",
         "service",
@@ -30,21 +57,25 @@ class ProxyNumberAdmin(admin.ModelAdmin):
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        self._open = proxy_open_sessions(proxies=list(changelist.result_list))
+        # One question per service for the whole page rather than one per row; the counts
+        # ride on the row objects, since this admin instance is shared between requests.
+        rows = list(changelist.result_list)
+        counts = proxy_open_sessions(proxies=rows)
+        for row in rows:
+            row.open_session_count = counts.get(row.pk, 0)
         return changelist
 
     @admin.display(description="open sessions")
     def open_sessions(self, obj: ProxyNumber) -> int:
-        counts = getattr(self, "_open", None)
-        if counts is None or obj.pk not in counts:
+        count = getattr(obj, "open_session_count", None)
+        if count is None:
             return proxy_open_sessions(proxies=[obj]).get(obj.pk, 0)
-        return counts[obj.pk]
+        return count
 
     @admin.action(description="Retire selected numbers (keep their history)")
     def retire(self, request: HttpRequest, queryset: QuerySet[ProxyNumber]) -> None:
-        for proxy in queryset:
-            proxy_number_retire(proxy=proxy)
-        self.message_user(request, f"{queryset.count()} number(s) retired.", messages.SUCCESS)
+        retired = sum(proxy_number_retire(proxy=proxy) for proxy in queryset)
+        self.message_user(request, f"{retired} number(s) retired.", messages.SUCCESS)
 
 
 @admin.register(Message)

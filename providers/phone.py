@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.conf import settings
 
 from .exceptions import InvalidPhoneNumber
+
+_DIGIT_RUN = re.compile(r"\+?\d{7,}")
 
 
 def to_e164(raw: object, *, region: str | None = None) -> str:
@@ -51,6 +55,11 @@ def mask(number: str | None) -> str:
         return "*" * len(number)
     head = number[:3] if number.startswith("+") else number[:2]
     return f"{head}{'*' * (len(number) - len(head) - 2)}{number[-2:]}"
+
+
+def redact(text: str) -> str:
+    """Text fit for logs: every run of 7 or more digits (a phone number, perhaps) masked."""
+    return _DIGIT_RUN.sub(lambda match: mask(match.group()), text)
 
 
 def digits_only(e164: str) -> str:

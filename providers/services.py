@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .exceptions import ProviderNotConfigured, SendError
-from .models import Direction, Kind, Message, ProxyNumber, Status
-from .phone import mask
+from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
+from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
+from .phone import country_of, mask, redact, to_e164
 from .registry import get_provider, get_router
 from .types import CallAction, CallActionKind, InboundCall, InboundSms
 
@@ -89,14 +90,16 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             return InboundResult(message=existing, duplicate=True)
 
         proxy = _active_proxy(inbound.recipient)
-        if proxy is None:
+        if proxy is None or not proxy.sms:
+            message.proxy = proxy
             message.status = Status.UNROUTED
-            message.outcome = "not_in_pool"
-            message.save(update_fields=["status", "outcome", "updated_at"])
+            message.outcome = "not_in_pool" if proxy is None else "sms_off"
+            message.save(update_fields=["proxy", "status", "outcome", "updated_at"])
             logger.warning(
-                "SMS from %s to %s: not a pool number",
+                "SMS from %s to %s not routed: %s",
                 mask(inbound.sender),
                 mask(inbound.recipient),
+                message.outcome,
             )
             return InboundResult(message=message)
 
@@ -131,11 +134,13 @@ def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
     """Log an inbound call and return what the vendor should do with it."""
     with transaction.atomic():
         proxy = _active_proxy(inbound.recipient)
-        if proxy is None:
-            action, session, outcome = CallAction.say(UNKNOWN_NUMBER_SAY), "", "not_in_pool"
-        else:
+        routed = proxy is not None and proxy.voice
+        if routed:
             decision = get_router(proxy.service).route_call(proxy=proxy, caller=inbound.caller)
             action, session, outcome = decision.action, decision.session, decision.outcome
+        else:
+            action, session = CallAction.say(UNKNOWN_NUMBER_SAY), ""
+            outcome = "not_in_pool" if proxy is None else "voice_off"
         transfer = action.kind == CallActionKind.TRANSFER
         try:
             with transaction.atomic():
@@ -151,7 +156,7 @@ def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
                     status=(
                         Status.TRANSFERRED
                         if transfer
-                        else (Status.UNROUTED if proxy is None else Status.ANSWERED)
+                        else (Status.ANSWERED if routed else Status.UNROUTED)
                     ),
                     outcome=outcome,
                     session=session,
@@ -262,7 +267,7 @@ def _delivery_failed(
             message.pk,
             mask(message.recipient),
             message.attempts,
-            error,
+            redact(error),
             at.isoformat(),
         )
         delivery_enqueue(message_id=message.pk, run_after=at)
@@ -275,7 +280,7 @@ def _delivery_failed(
         message.pk,
         mask(message.recipient),
         message.attempts,
-        error,
+        redact(error),
     )
     return Status.FAILED
 
@@ -321,9 +326,74 @@ def message_resend(*, message: Message) -> bool:
     return bool(updated)
 
 
-def proxy_number_retire(*, proxy: ProxyNumber) -> None:
-    """Take a number out of the pool; its history stays."""
-    if proxy.active:
-        proxy.active = False
-        proxy.retired_at = timezone.now()
-        proxy.save(update_fields=["active", "retired_at"])
+def proxy_number_clean(
+    *, number: str, provider: str, sms: bool, voice: bool, exclude_pk: int | None = None
+) -> str:
+    """Check a pool number's settings; return the number in E.164.
+
+    Raises ValidationError with the reason per field: not a number, already in the pool,
+    provider not configured, or a capability the provider's numbers do not have here.
+    """
+    try:
+        e164 = to_e164(number)
+    except InvalidPhoneNumber as err:
+        raise ValidationError(
+            {"number": f"{str(number)[:40]!r} is not a valid phone number."}
+        ) from err
+    if provider not in settings.MASKED_NUMBERS_PROVIDERS:
+        configured = ", ".join(settings.MASKED_NUMBERS_PROVIDERS) or "none"
+        raise ValidationError(
+            {"provider": f"provider {provider!r} is not configured (configured: {configured})."}
+        )
+    backend = get_provider(provider)
+    if voice and not backend.supports_inbound_voice:
+        raise ValidationError({"voice": f"{provider} numbers cannot take calls here."})
+    if sms and not backend.supports_inbound_sms:
+        raise ValidationError({"sms": f"{provider} numbers cannot take SMS here."})
+    if ProxyNumber.objects.filter(number=e164).exclude(pk=exclude_pk).exists():
+        raise _already_in_pool(e164)
+    return e164
+
+
+def _already_in_pool(e164: str) -> ValidationError:
+    return ValidationError({"number": f"{e164} is already in the pool."})
+
+
+def proxy_number_create(
+    *, number: str, provider: str, service: str, sms: bool = True, voice: bool = False
+) -> ProxyNumber:
+    """Add a rented number to the pool (see proxy_number_clean for what is refused)."""
+    e164 = proxy_number_clean(number=number, provider=provider, sms=sms, voice=voice)
+    try:
+        with transaction.atomic():
+            return ProxyNumber.objects.create(
+                number=e164,
+                provider=provider,
+                service=service,
+                sms=sms,
+                voice=voice,
+                country=country_of(e164),
+            )
+    except IntegrityError as err:
+        # Another request added the same number between the check and the insert.
+        raise _already_in_pool(e164) from err
+
+
+def proxy_number_retire(*, proxy: ProxyNumber) -> bool:
+    """Take a number out of the pool; its history stays. False if it was retired already."""
+    now = timezone.now()
+    retired = ProxyNumber.objects.filter(pk=proxy.pk, active=True).update(
+        active=False, retired_at=now
+    )
+    if retired:
+        proxy.active, proxy.retired_at = False, now
+    return bool(retired)
+
+
+def seen_signatures_prune(*, now: datetime | None = None) -> int:
+    """Forget signature ids older than the replay window (their JWTs expired long ago)."""
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=settings.MASKED_NUMBERS_REPLAY_WINDOW_SECONDS
+    )
+    deleted, _ = SeenSignature.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted

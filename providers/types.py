@@ -47,7 +47,8 @@ class CallAction:
     kind: CallActionKind
     destination: str = ""
     text: str = ""
-    language: str = "en-gb"
+    # https://developers.messagebird.com/api/voice-calling/#call-flows (say step options)
+    language: str = "en-GB"
     voice: str = "female"
 
     @classmethod

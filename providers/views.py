@@ -26,7 +26,10 @@ def _provider(alias: str) -> BaseProvider:
 
 def _refuse(alias: str, err: Exception, status: int) -> HttpResponse:
     logger.warning("%s webhook refused (%d): %s", alias, status, err)
-    return HttpResponse(f"{err}\n", status=status, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(f"{err}\n", status=status, content_type="text/plain; charset=utf-8")
+    # Logged above; Django's own line would add the path, which carries Flowroute's token.
+    response._has_been_logged = True
+    return response
 
 
 @csrf_exempt
@@ -36,13 +39,15 @@ def sms_webhook(request: HttpRequest, alias: str, token: str | None = None) -> H
     if not provider.supports_inbound_sms:
         raise Http404(f"{alias} sends no inbound SMS")
     try:
+        # Read the body first: an oversized one is refused before any parsing.
+        request.body  # noqa: B018
         inbound = provider.parse_sms_webhook(request, token=token)
+    except RequestDataTooBig as err:
+        return _refuse(alias, err, 413)
     except WebhookValidationError as err:
         return _refuse(alias, err, 403)
     except MalformedWebhook as err:
         return _refuse(alias, err, 400)
-    except RequestDataTooBig as err:
-        return _refuse(alias, err, 413)
     inbound_sms_receive(inbound=inbound)
     return provider.sms_webhook_ack()
 

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from providers.exceptions import InvalidPhoneNumber
+from providers.models import ProxyNumber, Service
+from providers.phone import to_e164
+
+
+class Party(models.Model):
+    """Someone who rides or drives, known by their own phone number (E.164, unique)."""
+
+    name = models.CharField(max_length=100)
+    phone = models.CharField(
+        max_length=20, unique=True, help_text="Their own number, e.g. +14155550123"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        # Staff type numbers in any format; stored (and compared) in E.164 only.
+        try:
+            self.phone = to_e164(self.phone)
+        except InvalidPhoneNumber as err:
+            raise ValidationError({"phone": f"Not a valid phone number ({err})."}) from err
+
+
+class Customer(Party):
+    pass
+
+
+class Driver(Party):
+    pass
+
+
+class RideStatus(models.TextChoices):
+    OPEN = "open", "Masking on"
+    EXPIRED = "expired", "Masking window passed"
+    CLOSED = "closed", "Masking ended early"
+
+
+OPEN = Q(status=RideStatus.OPEN)
+
+
+class Ride(models.Model):
+    """A customer and a driver who reach each other through one proxy number.
+
+    The ride is open (its number relays) while its status is `open` and
+    `masking_ends_at` lies ahead. Rides whose window has passed are marked `expired`
+    lazily: when one of their people gets a new ride, and by the `rides_expire` sweep.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="rides")
+    driver = models.ForeignKey(Driver, on_delete=models.PROTECT, related_name="rides")
+    start = models.CharField(max_length=255)
+    destination = models.CharField(max_length=255)
+    pickup_at = models.DateTimeField("pickup time")
+    proxy = models.ForeignKey(
+        ProxyNumber,
+        on_delete=models.PROTECT,
+        related_name="rides",
+        limit_choices_to={"service": Service.RIDES},
+        verbose_name="proxy number",
+    )
+    status = models.CharField(max_length=10, choices=RideStatus.choices, default=RideStatus.OPEN)
+    masking_ends_at = models.DateTimeField("masking ends")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Routing picks the ride by (number, sender): one open ride per person and
+            # number, whatever the application code does.
+            models.UniqueConstraint(
+                fields=["customer", "proxy"], condition=OPEN, name="ride_open_customer_proxy"
+            ),
+            models.UniqueConstraint(
+                fields=["driver", "proxy"], condition=OPEN, name="ride_open_driver_proxy"
+            ),
+        ]
+        indexes = [
+            # Open sessions per number (admin), and the sweep of rides past their window:
+            # both stay small however long the ride history grows.
+            models.Index(
+                fields=["proxy", "masking_ends_at"], condition=OPEN, name="ride_open_proxy"
+            ),
+            models.Index(fields=["masking_ends_at"], condition=OPEN, name="ride_open_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ride {self.pk}: {self.customer} with {self.driver}"
+
+    @property
+    def session(self) -> str:
+        return f"ride:{self.pk}"
+
+    def current_status(self, now: datetime | None = None) -> str:
+        """The status as of now: an `open` ride whose window has passed is expired."""
+        now = now or timezone.now()
+        if self.status == RideStatus.OPEN and self.masking_ends_at <= now:
+            return RideStatus.EXPIRED
+        return self.status
+
+    def other_party_phone(self, sender: str) -> str:
+        """The number a message from `sender` goes to: the other person of the ride."""
+        return self.driver.phone if sender == self.customer.phone else self.customer.phone

@@ -1,18 +1,61 @@
-"""Routes traffic on rides numbers (placeholder until the rides service lands)."""
+"""Caller-ID routing on rides numbers: the sender's open ride picks the other party."""
 
 from __future__ import annotations
 
+import logging
+
+from django.utils import timezone
+
 from providers.models import ProxyNumber
+from providers.phone import mask
 from providers.routing import BaseRouter
-from providers.types import CallAction, CallDecision, SmsDecision
+from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
+
+from .conf import unknown_caller_say, unknown_sender_reply, unknown_sender_reply_interval
+from .selectors import (
+    UNKNOWN_SENDER,
+    ride_for_inbound,
+    ride_open_counts,
+    unknown_sender_replied_since,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class RidesRouter(BaseRouter):
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
-        return SmsDecision(outcome="not_implemented")
+        ride = ride_for_inbound(proxy=proxy, sender=sender)
+        if ride is None:
+            return self._unknown_sender(proxy=proxy, sender=sender)
+        if not text.strip():
+            # Vendors refuse empty texts (an MMS without words arrives like this).
+            return SmsDecision(session=ride.session, outcome="empty")
+        return SmsDecision(
+            messages=(OutboundSms(recipient=ride.other_party_phone(sender), body=text),),
+            session=ride.session,
+            outcome="relayed",
+        )
+
+    def _unknown_sender(self, *, proxy: ProxyNumber, sender: str) -> SmsDecision:
+        logger.info("SMS on %s from %s: no open ride", mask(proxy.number), mask(sender))
+        since = timezone.now() - unknown_sender_reply_interval()
+        if unknown_sender_replied_since(proxy=proxy, sender=sender, since=since):
+            return SmsDecision(outcome=UNKNOWN_SENDER)
+        reply = OutboundSms(recipient=sender, body=unknown_sender_reply())
+        return SmsDecision(messages=(reply,), outcome=UNKNOWN_SENDER)
 
     def route_call(self, *, proxy: ProxyNumber, caller: str) -> CallDecision:
-        return CallDecision(action=CallAction.say("Sorry, this number is not in service."))
+        ride = ride_for_inbound(proxy=proxy, sender=caller)
+        if ride is None:
+            logger.info("call on %s from %s: no open ride", mask(proxy.number), mask(caller))
+            return CallDecision(
+                action=CallAction.say(unknown_caller_say()), outcome="unknown_caller"
+            )
+        return CallDecision(
+            action=CallAction.transfer(ride.other_party_phone(caller)),
+            session=ride.session,
+            outcome="transferred",
+        )
 
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
-        return dict.fromkeys(proxy_ids, 0)
+        return ride_open_counts(proxy_ids=proxy_ids)

@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .api import RideViewSet
+
+router = SimpleRouter()
+router.register("rides", RideViewSet, basename="ride")
+
+urlpatterns = router.urls

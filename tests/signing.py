@@ -33,3 +33,18 @@ def messagebird_signature(
     if body:
         claims["payload_hash"] = hashlib.sha256(body).hexdigest()
     return jwt.encode(claims, key, algorithm="HS256")
+
+
+def messagebird_headers(*, url: str, body: bytes = b"", **claims) -> dict[str, str]:
+    """Test-client META carrying a MessageBird signature for this URL and body."""
+    return {"HTTP_MESSAGEBIRD_SIGNATURE_JWT": messagebird_signature(url=url, body=body, **claims)}
+
+
+def flowroute_callback_path(
+    *, token: str = FLOWROUTE_WEBHOOK_TOKEN, alias: str = "flowroute"
+) -> str:
+    """The SMS callback URL path given to Flowroute: it carries the secret token.
+
+    Flowroute does not sign callbacks, so the token in the URL is the whole proof.
+    """
+    return f"/webhooks/{alias}/sms/{token}/"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from typing import Any
 
 import requests
@@ -30,6 +31,7 @@ from .http import raise_for_response, transport_error
 logger = logging.getLogger(__name__)
 
 JSONAPI = "application/vnd.api+json"
+_NANP = re.compile(r"\+1\d{10}")
 
 
 class FlowrouteProvider(BaseProvider):
@@ -54,6 +56,10 @@ class FlowrouteProvider(BaseProvider):
         self.session = requests.Session()
 
     def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
+        for number in (sender, recipient):
+            # The API takes 11-digit North American numbers only (see the module doc).
+            if not _NANP.fullmatch(number):
+                raise PermanentSendError(f"Flowroute cannot send to or from {mask(number)}")
         payload = {
             "data": {
                 "type": "message",

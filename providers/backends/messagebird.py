@@ -23,6 +23,7 @@ import messagebird
 import requests
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from messagebird.client import USER_AGENT, ErrorException
 from messagebird.error import ValidationError as SignatureError
 from messagebird.http_client import ResponseFormat
@@ -33,7 +34,7 @@ from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidation
 from ..phone import digits_only, edge_number, mask
 from ..types import CallAction, CallActionKind, InboundCall, InboundSms, SentSms
 from .base import BaseProvider
-from .http import raise_for_response, transport_error
+from .http import TRANSIENT_STATUS, raise_for_response, transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +82,24 @@ class TimeoutHttpClient:
                 )
         except requests.RequestException as err:
             raise transport_error(err, vendor="MessageBird") from err
-        # 422 and friends carry {"errors": [...]}: the SDK turns those into ErrorException.
-        if response.status_code not in {200, 201, 204, 401, 404, 405, 422}:
+        status = response.status_code
+        if (
+            status in TRANSIENT_STATUS
+            or status >= 500
+            or (status >= 400 and not _has_error_list(response))
+        ):
             raise_for_response(response, vendor="MessageBird")
+        # A refusal with {"errors": [...]} goes back to the SDK, which raises ErrorException
+        # with the vendor's codes: https://developers.messagebird.com/api/#api-errors
         return response.content if format == ResponseFormat.binary else response.text
+
+
+def _has_error_list(response: requests.Response) -> bool:
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("errors"), list)
 
 
 class MessageBirdProvider(BaseProvider):
@@ -118,7 +133,9 @@ class MessageBirdProvider(BaseProvider):
             details = "; ".join(f"{e.code}: {e.description}" for e in err.errors)
             raise PermanentSendError(f"MessageBird refused the message: {details}") from err
         logger.info("MessageBird SMS %s to %s accepted", message.id, mask(recipient))
-        return SentSms(vendor_id=str(message.id or ""))
+        if not message.id:
+            raise PermanentSendError("MessageBird answered without a message id")
+        return SentSms(vendor_id=str(message.id))
 
     # --- verification ---------------------------------------------------------------
     def _signed_url(self, request: HttpRequest) -> str:
@@ -219,6 +236,6 @@ def _request_fields(request: HttpRequest) -> dict[str, Any]:
     if content_type in {"application/x-www-form-urlencoded", "multipart/form-data", ""}:
         try:
             return request.POST.dict()
-        except (ValueError, UnicodeDecodeError) as err:
+        except (ValueError, UnicodeDecodeError, MultiPartParserError) as err:
             raise MalformedWebhook("body is not a valid form") from err
     raise MalformedWebhook(f"unsupported content type {content_type[:60]!r}")

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
 
-from providers.services import outbox_sweep
+from providers.services import outbox_sweep, seen_signatures_prune
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -19,9 +23,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop: bool, interval: float, **options) -> None:
         while True:
-            count = outbox_sweep()
-            if count or options["verbosity"] > 1:
-                self.stdout.write(f"outbox: {count} message(s) enqueued")
+            try:
+                count = outbox_sweep()
+                seen_signatures_prune()
+            except DatabaseError:
+                if not loop:
+                    raise
+                # A database restart must not end the sweeper: try again next round.
+                logger.exception("outbox sweep failed; retrying in %s s", interval)
+                close_old_connections()
+            else:
+                if count or options["verbosity"] > 1:
+                    self.stdout.write(f"outbox: {count} message(s) enqueued")
             if not loop:
                 return
             time.sleep(interval)

@@ -1,0 +1,115 @@
+"""Reads of the conversations app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from providers.models import Direction, Message, ProxyNumber, Service
+from providers.selectors import messages_for_session
+
+from . import conf
+from .models import OPEN_STATES, Conversation, JoinFailure, Participant
+
+
+def conversation_open_for(*, proxy: ProxyNumber, phone: str, now: datetime) -> Conversation | None:
+    """The conversation this person is in on this number, unless it has lapsed."""
+    return (
+        Conversation.objects.filter(
+            proxy=proxy,
+            state__in=OPEN_STATES,
+            expires_at__gt=now,
+            participants__phone=phone,
+            participants__open=True,
+        )
+        .select_related("proxy")
+        .first()
+    )
+
+
+def conversation_other_party(*, conversation: Conversation, phone: str) -> str | None:
+    """The number of the person this one talks to (never shown to them)."""
+    return conversation.participants.exclude(phone=phone).values_list("phone", flat=True).first()
+
+
+def conversation_party(*, conversation: Conversation, role: str) -> str | None:
+    return conversation.participants.filter(role=role).values_list("phone", flat=True).first()
+
+
+def conversation_open_counts(*, proxy_ids: list[int], now: datetime) -> dict[int, int]:
+    counts = dict.fromkeys(proxy_ids, 0)
+    rows = (
+        Conversation.objects.filter(
+            proxy_id__in=proxy_ids, state__in=OPEN_STATES, expires_at__gt=now
+        )
+        .values("proxy_id")
+        .annotate(n=Count("id"))
+    )
+    counts.update({row["proxy_id"]: row["n"] for row in rows})
+    return counts
+
+
+def conversation_list(
+    *, state: str | None = None, number: str | None = None
+) -> QuerySet[Conversation]:
+    """Conversations for staff, newest first, with their parties loaded."""
+    queryset = Conversation.objects.select_related("proxy").prefetch_related(
+        Prefetch("participants", queryset=Participant.objects.order_by("joined_at", "id"))
+    )
+    if state:
+        queryset = queryset.filter(state=state)
+    if number is not None:
+        queryset = queryset.filter(proxy__number=number)
+    return queryset.order_by("-created_at", "-id")
+
+
+def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
+    return messages_for_session(session=conversation.session)
+
+
+def conversation_number_free_for(
+    *, phone: str, exclude: ProxyNumber, now: datetime
+) -> ProxyNumber | None:
+    """Another conversations number of the pool where this person is in no conversation."""
+    busy = Participant.objects.filter(
+        phone=phone,
+        open=True,
+        conversation__state__in=OPEN_STATES,
+        conversation__expires_at__gt=now,
+    ).values("proxy_id")
+    return (
+        ProxyNumber.objects.filter(service=Service.CONVERSATIONS, active=True, sms=True)
+        .exclude(pk=exclude.pk)
+        .exclude(pk__in=busy)
+        .order_by("number")
+        .first()
+    )
+
+
+def join_attempts_blocked(*, proxy: ProxyNumber, phone: str, now: datetime) -> bool:
+    """Whether failed JOINs from this person (on any number) or to this number hit a limit."""
+    limits = conf.join_limits()
+    recent = JoinFailure.objects.filter(created_at__gt=now - limits.window)
+    return (
+        recent.filter(phone=phone).count() >= limits.per_sender
+        or recent.filter(proxy=proxy).count() >= limits.per_number
+    )
+
+
+def conversation_code_history(*, proxy: ProxyNumber, code: str) -> Conversation | None:
+    """The latest conversation that used this code on this number (for JOIN replies)."""
+    return Conversation.objects.filter(proxy=proxy, code=code).order_by("-created_at").first()
+
+
+def reply_recently_sent(
+    *, proxy: ProxyNumber, recipient: str, outcome: str, since: datetime
+) -> bool:
+    """Whether this number texted this person a reply of this kind since then (the log)."""
+    return Message.objects.filter(
+        proxy=proxy,
+        direction=Direction.OUTBOUND,
+        recipient=recipient,
+        outcome=outcome,
+        created_at__gt=since,
+    ).exists()

@@ -1,0 +1,467 @@
+"""Writes of the conversations app: the START / JOIN / END protocol.
+
+Every function runs in one transaction (inside the webhook's own when called by the
+router), so what it replies is queued if and only if what it changed is committed.
+Two database constraints keep the state truthful under concurrency: a person has one
+open participation per number, and a code belongs to one open conversation per number.
+Lapsed conversations are closed here, lazily, whenever someone touches them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from providers.models import ProxyNumber
+from providers.phone import mask
+from providers.services import sms_queue
+from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
+
+from . import clock, conf, replies
+from .codes import code_generate, looks_like_code
+from .models import OPEN_STATES, Conversation, EndReason, JoinFailure, Participant, Role, State
+from .parser import End, Help, Invalid, Join, Start, parse
+from .selectors import (
+    conversation_code_history,
+    conversation_number_free_for,
+    conversation_open_for,
+    conversation_other_party,
+    conversation_party,
+    join_attempts_blocked,
+    reply_recently_sent,
+)
+
+logger = logging.getLogger(__name__)
+
+# Codes collide about once in 10**9 draws per open code; a few tries are plenty.
+CODE_ATTEMPTS = 8
+
+
+def _reply(
+    sender: str, body: str, *, outcome: str, conversation: Conversation | None = None
+) -> SmsDecision:
+    return SmsDecision(
+        messages=(OutboundSms(recipient=sender, body=body),),
+        session=conversation.session if conversation else "",
+        outcome=outcome,
+    )
+
+
+# --- closing -----------------------------------------------------------------------------
+
+
+def _finish(*, conversations: QuerySet[Conversation], now: datetime, reason: str) -> list[int]:
+    """End the still-open conversations of `conversations`; the ids actually ended.
+
+    The rows are locked first and the filter is checked again on what is committed
+    then (PostgreSQL re-evaluates it after waiting for a lock), so a conversation that a
+    concurrent JOIN has just extended is not closed, and its parties are closed with it.
+    """
+    ids = list(
+        conversations.filter(state__in=OPEN_STATES)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return []
+    Conversation.objects.filter(pk__in=ids).update(
+        state=State.ENDED, end_reason=reason, ended_at=now
+    )
+    Participant.objects.filter(conversation_id__in=ids).update(open=False)
+    return ids
+
+
+def _close_lapsed(
+    *, proxy: ProxyNumber | None, now: datetime, phone: str | None = None, code: str | None = None
+) -> list[Conversation]:
+    """Close lapsed conversations (of this person, or with this code); those closed."""
+    due = Conversation.objects.filter(state__in=OPEN_STATES, expires_at__lte=now)
+    if proxy is not None:
+        due = due.filter(proxy=proxy)
+    if phone is not None:
+        due = due.filter(participants__phone=phone, participants__open=True)
+    if code is not None:
+        due = due.filter(code=code)
+    lapsed = list(due.select_related("proxy"))
+    closed: list[Conversation] = []
+    for state, reason in (
+        (State.PENDING, EndReason.CODE_EXPIRED),
+        (State.ACTIVE, EndReason.IDLE),
+    ):
+        candidates = [c for c in lapsed if c.state == state]
+        ids = _finish(
+            conversations=Conversation.objects.filter(
+                pk__in=[c.pk for c in candidates], state=state, expires_at__lte=now
+            ),
+            now=now,
+            reason=reason,
+        )
+        closed += [c for c in candidates if c.pk in ids]
+    return closed
+
+
+def conversation_expire_due(*, now: datetime | None = None) -> int:
+    """Close every lapsed conversation (a periodic sweep; touching one closes it anyway)."""
+    now = now or clock.now()
+    with transaction.atomic():
+        return len(_close_lapsed(proxy=None, now=now))
+
+
+# --- one inbound SMS -------------------------------------------------------------------
+
+
+def conversation_sms_receive(
+    *, proxy: ProxyNumber, sender: str, text: str, now: datetime | None = None
+) -> SmsDecision:
+    """Decide what an SMS to a conversations number does, from the sender's state."""
+    now = now or clock.now()
+    if ProxyNumber.objects.filter(number=sender).exists():
+        # Another number of the pool (a misconfigured forward, a bounce): answering it
+        # could start two numbers texting each other forever.
+        logger.warning("SMS on %s from pool number %s ignored", mask(proxy.number), mask(sender))
+        return SmsDecision(outcome="from_pool_number")
+    with transaction.atomic():
+        lapsed = _close_lapsed(proxy=proxy, phone=sender, now=now)
+        command = parse(text)
+        conversation = conversation_open_for(proxy=proxy, phone=sender, now=now)
+        if conversation is not None and conversation.state == State.ACTIVE:
+            # Connected: only END and HELP are commands, everything else is for the other.
+            match command:
+                case End(code=code) if code is None or looks_like_code(code):
+                    return conversation_end(proxy=proxy, sender=sender, code=code, now=now)
+                case Help():
+                    return _reply(
+                        sender,
+                        f"{replies.CONNECTED_HELP} {replies.USAGE}",
+                        outcome="help",
+                        conversation=conversation,
+                    )
+            return conversation_relay(conversation=conversation, sender=sender, text=text, now=now)
+        match command:
+            case Start():
+                return conversation_start(proxy=proxy, sender=sender, now=now)
+            case Join(code=code):
+                return conversation_join(proxy=proxy, sender=sender, code=code, now=now)
+            case End(code=code):
+                return conversation_end(proxy=proxy, sender=sender, code=code, now=now)
+        if conversation is not None:
+            reminder = replies.waiting(code=conversation.code, number=proxy.number)
+            if isinstance(command, Help):
+                return _reply(
+                    sender,
+                    f"{reminder} {replies.USAGE}",
+                    outcome="help",
+                    conversation=conversation,
+                )
+            return _unprompted(
+                proxy=proxy,
+                sender=sender,
+                body=reminder,
+                outcome="reminder",
+                now=now,
+                conversation=conversation,
+            )
+        if isinstance(command, Help):
+            return _reply(sender, replies.USAGE, outcome="help")
+        if isinstance(command, Invalid):
+            return _reply(sender, f"{command.problem} {replies.USAGE}", outcome="invalid_command")
+        if lapsed:
+            return _reply(sender, _lapsed_notice(lapsed) + replies.USAGE, outcome="usage")
+        return _unprompted(proxy=proxy, sender=sender, body=replies.USAGE, outcome="usage", now=now)
+
+
+def _unprompted(
+    *,
+    proxy: ProxyNumber,
+    sender: str,
+    body: str,
+    outcome: str,
+    now: datetime,
+    conversation: Conversation | None = None,
+) -> SmsDecision:
+    """A reply nobody asked for, sent once per window: an auto-responder answering it
+    would otherwise keep the two numbers texting each other for ever."""
+    window = conf.repeat_reply_window()
+    if window and reply_recently_sent(
+        proxy=proxy, recipient=sender, outcome=outcome, since=now - window
+    ):
+        return SmsDecision(
+            session=conversation.session if conversation else "", outcome=f"{outcome}_not_repeated"
+        )
+    return _reply(sender, body, outcome=outcome, conversation=conversation)
+
+
+def _lapsed_notice(lapsed: list[Conversation]) -> str:
+    if not lapsed:
+        return ""
+    conversation = lapsed[0]
+    if conversation.state == State.PENDING:
+        return replies.code_lapsed(code=conversation.code)
+    return replies.idle_ended(days=conf.idle_timeout().total_seconds() / 86400)
+
+
+# --- START -------------------------------------------------------------------------------
+
+
+def _participant_add(*, conversation: Conversation, phone: str, role: str, now: datetime) -> None:
+    """Raises IntegrityError if the person already has an open conversation on the number."""
+    Participant.objects.create(
+        conversation=conversation, proxy=conversation.proxy, phone=phone, role=role, joined_at=now
+    )
+
+
+def _already_in(*, proxy: ProxyNumber, sender: str, current: Conversation, now: datetime):
+    if current.state == State.PENDING:
+        body = replies.already_waiting(code=current.code, number=proxy.number)
+    else:
+        body = replies.ALREADY_CONNECTED
+    other_number = conversation_number_free_for(phone=sender, exclude=proxy, now=now)
+    if other_number is not None:
+        body += replies.elsewhere(number=other_number.number)
+    return _reply(sender, body, outcome="already_in_conversation", conversation=current)
+
+
+def conversation_start(
+    *, proxy: ProxyNumber, sender: str, now: datetime | None = None
+) -> SmsDecision:
+    """Open a pending conversation with a fresh code, unless the sender is in one here."""
+    now = now or clock.now()
+    with transaction.atomic():
+        _close_lapsed(proxy=proxy, phone=sender, now=now)
+        for _ in range(CODE_ATTEMPTS):
+            current = conversation_open_for(proxy=proxy, phone=sender, now=now)
+            if current is not None:
+                return _already_in(proxy=proxy, sender=sender, current=current, now=now)
+            code = code_generate()
+            _close_lapsed(proxy=proxy, code=code, now=now)
+            try:
+                with transaction.atomic():
+                    conversation = Conversation.objects.create(
+                        proxy=proxy,
+                        code=code,
+                        state=State.PENDING,
+                        created_at=now,
+                        last_activity_at=now,
+                        expires_at=now + conf.code_ttl(),
+                    )
+                    _participant_add(
+                        conversation=conversation, phone=sender, role=Role.STARTER, now=now
+                    )
+            except IntegrityError:
+                # Either the sender started one concurrently (seen on the next round)
+                # or the code is taken on this number (a new one is drawn).
+                continue
+            logger.info("conversation %s started on %s", conversation.pk, mask(proxy.number))
+            return _reply(
+                sender,
+                replies.started(code=code, number=proxy.number),
+                outcome="started",
+                conversation=conversation,
+            )
+    raise RuntimeError(f"no free conversation code after {CODE_ATTEMPTS} attempts")
+
+
+# --- JOIN --------------------------------------------------------------------------------
+
+
+def join_failure_record(
+    *, proxy: ProxyNumber, phone: str, reason: str, now: datetime | None = None
+) -> None:
+    """Count a failed JOIN; rows older than the window are of no more use and go."""
+    now = now or clock.now()
+    JoinFailure.objects.filter(created_at__lte=now - conf.join_limits().window).delete()
+    JoinFailure.objects.create(proxy=proxy, phone=phone, reason=reason, created_at=now)
+
+
+def _join_refusal(*, proxy: ProxyNumber, code: str) -> tuple[str, str]:
+    """Why no pending conversation has this code: (outcome, reply)."""
+    latest = conversation_code_history(proxy=proxy, code=code)
+    if latest is not None and latest.joined_at is not None:
+        return "join_taken", replies.join_taken(code=code)
+    if latest is not None and latest.end_reason == EndReason.CODE_EXPIRED:
+        return "join_expired", replies.join_expired(code=code)
+    # Never used, or cancelled by its starter: nothing to tell a guesser apart.
+    return "join_unknown_code", replies.join_unknown(code=code)
+
+
+def conversation_join(
+    *, proxy: ProxyNumber, sender: str, code: str, now: datetime | None = None
+) -> SmsDecision:
+    """Join the pending conversation with this code; both parties are told."""
+    now = now or clock.now()
+    code = code.strip().upper()
+    with transaction.atomic():
+        # JOINs on one number take turns, so that parallel guesses cannot all read the
+        # failure count before any of them adds to it. NO KEY: other traffic on the
+        # number (rows referencing it) does not wait for this lock.
+        ProxyNumber.objects.select_for_update(no_key=True).filter(pk=proxy.pk).first()
+        if join_attempts_blocked(proxy=proxy, phone=sender, now=now):
+            # Checked before the code is looked at: a limited guesser learns nothing.
+            logger.warning(
+                "JOIN from %s on %s refused: too many failures",
+                mask(sender),
+                mask(proxy.number),
+            )
+            return _reply(sender, conf.join_limit_reply(), outcome="join_rate_limited")
+        if not looks_like_code(code):
+            join_failure_record(proxy=proxy, phone=sender, reason="join_not_a_code", now=now)
+            return _reply(sender, replies.NOT_A_CODE, outcome="join_not_a_code")
+        _close_lapsed(proxy=proxy, phone=sender, now=now)
+        _close_lapsed(proxy=proxy, code=code, now=now)
+        current = conversation_open_for(proxy=proxy, phone=sender, now=now)
+        if current is not None:
+            if current.code == code:
+                return _reply(
+                    sender, replies.join_own(code=code), outcome="join_own", conversation=current
+                )
+            return _reply(sender, replies.JOIN_BUSY, outcome="join_busy", conversation=current)
+        conversation = (
+            Conversation.objects.select_for_update()
+            .filter(proxy=proxy, code=code, state=State.PENDING, expires_at__gt=now)
+            .first()
+        )
+        if conversation is None:
+            outcome, body = _join_refusal(proxy=proxy, code=code)
+            join_failure_record(proxy=proxy, phone=sender, reason=outcome, now=now)
+            return _reply(sender, body, outcome=outcome)
+        try:
+            with transaction.atomic():
+                _participant_add(conversation=conversation, phone=sender, role=Role.JOINER, now=now)
+        except IntegrityError:
+            # The sender started or joined another conversation here at the same moment.
+            return _reply(sender, replies.JOIN_BUSY, outcome="join_busy")
+        conversation.state = State.ACTIVE
+        conversation.joined_at = now
+        conversation.last_activity_at = now
+        conversation.expires_at = now + conf.idle_timeout()
+        conversation.save(update_fields=["state", "joined_at", "last_activity_at", "expires_at"])
+        starter = conversation_party(conversation=conversation, role=Role.STARTER)
+        logger.info("conversation %s joined on %s", conversation.pk, mask(proxy.number))
+        return SmsDecision(
+            messages=(
+                OutboundSms(recipient=sender, body=replies.joined_joiner()),
+                OutboundSms(recipient=starter, body=replies.joined_starter(code=code)),
+            ),
+            session=conversation.session,
+            outcome="joined",
+        )
+
+
+# --- END ---------------------------------------------------------------------------------
+
+
+def conversation_end(
+    *, proxy: ProxyNumber, sender: str, code: str | None = None, now: datetime | None = None
+) -> SmsDecision:
+    """End the sender's conversation on this number (only theirs: a code must match)."""
+    now = now or clock.now()
+    code = code.strip().upper() if code is not None else None
+    with transaction.atomic():
+        _close_lapsed(proxy=proxy, phone=sender, now=now)
+        current = conversation_open_for(proxy=proxy, phone=sender, now=now)
+        if code is not None and (current is None or current.code != code):
+            body = (
+                replies.end_wrong_code(code=code) if looks_like_code(code) else replies.NOT_A_CODE
+            )
+            return _reply(sender, body, outcome="end_wrong_code", conversation=current)
+        if current is None:
+            return _reply(sender, replies.NOT_IN_CONVERSATION, outcome="end_nothing")
+        ended = _finish(
+            conversations=Conversation.objects.filter(pk=current.pk),
+            now=now,
+            reason=EndReason.PARTY,
+        )
+        if not ended:
+            # Someone else ended it in the meantime: they told both parties.
+            return _reply(sender, replies.NOT_IN_CONVERSATION, outcome="end_nothing")
+        logger.info("conversation %s ended by a party", current.pk)
+        # Read after the lock: a JOIN may have completed while END waited for it.
+        other = conversation_other_party(conversation=current, phone=sender)
+        if other is None:
+            return _reply(
+                sender, replies.cancelled(code=current.code), outcome="ended", conversation=current
+            )
+        return SmsDecision(
+            messages=(
+                OutboundSms(recipient=sender, body=replies.ENDED_BY_YOU),
+                OutboundSms(recipient=other, body=replies.ENDED_BY_OTHER),
+            ),
+            session=current.session,
+            outcome="ended",
+        )
+
+
+def conversation_staff_end(*, conversation: Conversation, now: datetime | None = None) -> bool:
+    """End a conversation from the admin and text its parties. False if already over."""
+    now = now or clock.now()
+    with transaction.atomic():
+        parties = list(conversation.participants.values_list("phone", flat=True))
+        if not _finish(
+            conversations=Conversation.objects.filter(pk=conversation.pk),
+            now=now,
+            reason=EndReason.STAFF,
+        ):
+            return False
+        for phone in parties:
+            sms_queue(
+                proxy=conversation.proxy,
+                recipient=phone,
+                body=replies.ENDED_BY_STAFF,
+                session=conversation.session,
+                outcome="ended_by_staff",
+            )
+        logger.info("conversation %s ended by staff", conversation.pk)
+        return True
+
+
+# --- relay and calls ---------------------------------------------------------------------
+
+
+def _touch(*, conversation: Conversation, now: datetime) -> None:
+    Conversation.objects.filter(pk=conversation.pk, state=State.ACTIVE).update(
+        last_activity_at=now, expires_at=now + conf.idle_timeout()
+    )
+
+
+def conversation_relay(
+    *, conversation: Conversation, sender: str, text: str, now: datetime | None = None
+) -> SmsDecision:
+    """Pass a party's text, verbatim, to the other party from the conversations number."""
+    now = now or clock.now()
+    other = conversation_other_party(conversation=conversation, phone=sender)
+    if other is None or not text.strip():
+        # Nothing to pass on: an empty text is not worth a vendor's refusal.
+        return SmsDecision(session=conversation.session, outcome="not_relayed")
+    _touch(conversation=conversation, now=now)
+    return SmsDecision(
+        messages=(OutboundSms(recipient=other, body=text),),
+        session=conversation.session,
+        outcome="relayed",
+    )
+
+
+def conversation_call_route(
+    *, proxy: ProxyNumber, caller: str, now: datetime | None = None
+) -> CallDecision:
+    """A party of an active conversation reaches the other party, caller ID masked."""
+    now = now or clock.now()
+    with transaction.atomic():
+        _close_lapsed(proxy=proxy, phone=caller, now=now)
+        conversation = conversation_open_for(proxy=proxy, phone=caller, now=now)
+        if conversation is None or conversation.state != State.ACTIVE:
+            return CallDecision(
+                action=CallAction.say(replies.CALL_NOT_CONNECTED),
+                session=conversation.session if conversation else "",
+                outcome="not_connected",
+            )
+        other = conversation_other_party(conversation=conversation, phone=caller)
+        _touch(conversation=conversation, now=now)
+        return CallDecision(
+            action=CallAction.transfer(other),
+            session=conversation.session,
+            outcome="transferred",
+        )

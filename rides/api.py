@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .models import RideStatus
+from .selectors import ride_list
+from .serializers import PoolExhaustedSerializer, RideCreateSerializer, RideSerializer
+from .services import PoolExhausted, ride_book, ride_close
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List rides, newest first",
+        parameters=[
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=RideStatus.values, description="Status now."
+            )
+        ],
+    ),
+    retrieve=extend_schema(summary="One ride"),
+)
+class RideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Rides: book one (a number is allocated and both parties are texted), list, close."""
+
+    serializer_class = RideSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        wanted = self.request.query_params.get("status") if self.action == "list" else None
+        if wanted and wanted not in RideStatus.values:
+            choices = ", ".join(RideStatus.values)
+            raise ValidationError({"status": [f"Unknown status {wanted!r}: one of {choices}."]})
+        return ride_list(status=wanted)
+
+    @extend_schema(
+        summary="Book a ride",
+        description=(
+            "Matches the customer and driver by phone (creating them if new), allocates "
+            "a proxy number and texts both parties from it."
+        ),
+        request=RideCreateSerializer,
+        responses={
+            201: RideSerializer,
+            400: OpenApiResponse(description="Invalid phone, time or field; errors by field."),
+            409: OpenApiResponse(
+                PoolExhaustedSerializer, description="No proxy number can be allocated."
+            ),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        serializer = RideCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            ride = ride_book(
+                customer_name=data["customer"]["name"],
+                customer_phone=data["customer"]["phone"],
+                driver_name=data["driver"]["name"],
+                driver_phone=data["driver"]["phone"],
+                start=data["start"],
+                destination=data["destination"],
+                pickup_at=data["pickup_at"],
+            )
+        except PoolExhausted as err:
+            body = {"code": err.code, "reason": err.reason, "detail": str(err)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(RideSerializer(ride).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="End a ride's masking now",
+        operation_id="rides_close",
+        description="Its number stops relaying for it. Closing an ended ride changes nothing.",
+        request=None,
+        responses={200: RideSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        ride = self.get_object()
+        ride_close(ride=ride)
+        return Response(RideSerializer(ride).data)

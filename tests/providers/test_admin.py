@@ -1,0 +1,211 @@
+"""Staff pages of the telephony layer, through the Django test client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from providers.models import Direction, Message, ProxyNumber, Status
+from tests.factories import proxy_number
+from tests.providers.logs import outbound_row
+from tests.providers.vendors import messagebird_accepts
+
+pytestmark = pytest.mark.django_db
+
+NUMBERS = "/admin/providers/proxynumber/"
+MESSAGES = "/admin/providers/message/"
+
+
+def log_inbound(proxy: ProxyNumber, sender: str, vendor_id: str) -> Message:
+    return Message.objects.create(
+        direction=Direction.INBOUND,
+        provider=proxy.provider,
+        vendor_id=vendor_id,
+        proxy=proxy,
+        sender=sender,
+        recipient=proxy.number,
+        body="hello",
+        status=Status.RECEIVED,
+    )
+
+
+def failed_outbound(proxy: ProxyNumber) -> Message:
+    return outbound_row(
+        proxy, status=Status.FAILED, attempts=8, last_error="MessageBird answered HTTP 503"
+    )
+
+
+def open_sessions_column(html: str) -> dict[str, str]:
+    rows = re.findall(r"<tr>.*?</tr>", html, flags=re.S)
+    cells = {}
+    for row in rows:
+        number = re.search(r"\+1\d{10}", row)
+        count = re.search(r'<td class="field-open_sessions">(\d+)</td>', row)
+        if number and count:
+            cells[number.group()] = count.group(1)
+    return cells
+
+
+def test_number_list_shows_open_sessions_per_number(admin_client):
+    busy = proxy_number(number="+14155550100")
+    idle = proxy_number(number="+14155550101")
+    log_inbound(busy, "+14155550198", "a")
+    log_inbound(busy, "+14155550199", "b")
+
+    response = admin_client.get(NUMBERS)
+
+    assert response.status_code == 200
+    assert open_sessions_column(response.content.decode()) == {
+        busy.number: "2",
+        idle.number: "0",
+    }
+
+
+def test_number_page_shows_its_open_sessions(admin_client):
+    proxy = proxy_number(number="+14155550100")
+    log_inbound(proxy, "+14155550198", "a")
+
+    response = admin_client.get(f"{NUMBERS}{proxy.pk}/change/")
+
+    assert response.status_code == 200
+    assert re.search(
+        r"Open sessions:.*?<div class=\"readonly\">1</div>", response.content.decode(), re.S
+    )
+
+
+def test_retiring_a_number_keeps_its_history(admin_client):
+    proxy = proxy_number(number="+14155550100")
+    kept = proxy_number(number="+14155550101")
+    log_inbound(proxy, "+14155550198", "a")
+
+    response = admin_client.post(
+        NUMBERS, {"action": "retire", "_selected_action": [proxy.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "1 number(s) retired." in response.content.decode()
+    proxy.refresh_from_db()
+    kept.refresh_from_db()
+    assert (proxy.active, kept.active) == (False, True)
+    assert proxy.retired_at is not None
+    assert Message.objects.filter(proxy=proxy).count() == 1
+
+
+def test_retiring_an_already_retired_number_does_not_move_its_date(admin_client):
+    proxy = proxy_number(number="+14155550100")
+    admin_client.post(NUMBERS, {"action": "retire", "_selected_action": [proxy.pk]})
+    proxy.refresh_from_db()
+    first = proxy.retired_at
+
+    response = admin_client.post(
+        NUMBERS, {"action": "retire", "_selected_action": [proxy.pk]}, follow=True
+    )
+
+    proxy.refresh_from_db()
+    assert proxy.retired_at == first
+    assert "0 number(s) retired." in response.content.decode()
+
+
+def test_staff_resend_a_failed_message_and_it_is_delivered(
+    admin_client, mocked_responses, django_capture_on_commit_callbacks
+):
+    proxy = proxy_number(number="+14155550100", provider="messagebird")
+    message = failed_outbound(proxy)
+    messagebird_accepts(mocked_responses)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            MESSAGES, {"action": "resend", "_selected_action": [message.pk]}, follow=True
+        )
+
+    assert "1 message(s) queued again." in response.content.decode()
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error) == (Status.SENT, 1, "")
+    assert len(mocked_responses.calls) == 1
+
+
+def test_resend_skips_messages_that_did_not_fail(admin_client, django_capture_on_commit_callbacks):
+    proxy = proxy_number(number="+14155550100")
+    inbound = log_inbound(proxy, "+14155550198", "a")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            MESSAGES, {"action": "resend", "_selected_action": [inbound.pk]}, follow=True
+        )
+
+    assert "1 message(s) skipped" in response.content.decode()
+    inbound.refresh_from_db()
+    assert inbound.status == Status.RECEIVED
+
+
+def test_message_list_masks_phone_numbers_and_shows_failures(admin_client):
+    proxy = proxy_number(number="+14155550100")
+    failed_outbound(proxy)
+
+    response = admin_client.get(MESSAGES, {"status__exact": "failed"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "+14155550199" not in html
+    assert "+14*******99" in html
+
+
+def test_the_log_cannot_be_edited_or_deleted_by_staff(admin_client):
+    message = failed_outbound(proxy_number(number="+14155550100"))
+
+    assert admin_client.get(f"{MESSAGES}add/").status_code == 403
+    assert admin_client.post(f"{MESSAGES}{message.pk}/delete/").status_code == 403
+
+
+def add_number(admin_client, **fields):
+    form = {"number": "(415) 555-0123", "provider": "messagebird", "service": "rides"}
+    form.update({"sms": "on", "voice": "on", "active": "on", **fields})
+    return admin_client.post(f"{NUMBERS}add/", {k: v for k, v in form.items() if v is not None})
+
+
+def test_staff_add_a_number_typed_any_way_and_it_is_stored_in_e164(admin_client):
+    response = add_number(admin_client)
+
+    assert response.status_code == 302
+    proxy = ProxyNumber.objects.get()
+    assert (proxy.number, proxy.country, proxy.voice) == ("+14155550123", "US", True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"number": "call me maybe"}, "is not a valid phone number"),
+        ({"number": "+1 415 555 0100"}, "+14155550100 is already in the pool"),
+        ({"provider": "twilio"}, "is not configured"),
+        ({"provider": "flowroute"}, "flowroute numbers cannot take calls here"),
+    ],
+)
+def test_admin_refuses_a_number_the_pool_cannot_use(admin_client, fields, reason):
+    proxy_number(number="+14155550100")
+
+    response = add_number(admin_client, **fields)
+
+    assert response.status_code == 200
+    assert reason in response.content.decode()
+    assert ProxyNumber.objects.count() == 1
+
+
+def test_editing_a_number_does_not_count_it_as_its_own_duplicate(admin_client):
+    proxy = proxy_number(number="+14155550100", provider="messagebird")
+
+    response = admin_client.post(
+        f"{NUMBERS}{proxy.pk}/change/",
+        {
+            "number": "+14155550100",
+            "provider": "messagebird",
+            "service": "conversations",
+            "sms": "on",
+            "active": "on",
+            "country": "US",
+        },
+    )
+
+    assert response.status_code == 302
+    proxy.refresh_from_db()
+    assert (proxy.service, proxy.voice) == ("conversations", False)

@@ -1,0 +1,65 @@
+"""System checks: production must not run with webhooks nobody can authenticate."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import run_checks
+
+from tests.providers.vendors import set_provider_options
+
+# Django's model checks may query the database once a connection exists.
+pytestmark = pytest.mark.django_db
+
+
+def provider_problems() -> dict[str, str]:
+    return {p.msg: p.id for p in run_checks() if p.id and p.id.startswith("providers.")}
+
+
+def test_missing_webhook_secrets_are_errors_with_debug_off(settings):
+    settings.DEBUG = False
+    set_provider_options(settings, "messagebird", signing_key="")
+    set_provider_options(settings, "flowroute", webhook_token="")
+
+    problems = provider_problems()
+
+    assert problems == {
+        "provider 'messagebird': MESSAGEBIRD_SIGNING_KEY is not set: "
+        "every MessageBird webhook is refused.": "providers.E002",
+        "provider 'flowroute': FLOWROUTE_WEBHOOK_TOKEN is not set: "
+        "every Flowroute callback is refused.": "providers.E002",
+    }
+
+
+def test_configured_secrets_pass_the_checks_with_debug_off(settings):
+    settings.DEBUG = False
+
+    assert provider_problems() == {}
+
+
+def test_missing_secrets_are_tolerated_in_development(settings):
+    settings.DEBUG = True
+    set_provider_options(settings, "messagebird", signing_key="")
+
+    assert provider_problems() == {}
+
+
+def test_a_provider_that_cannot_be_loaded_is_an_error(settings):
+    settings.MASKED_NUMBERS_PROVIDERS = {
+        **settings.MASKED_NUMBERS_PROVIDERS,
+        "broken": {"BACKEND": "providers.backends.nowhere.Provider"},
+    }
+
+    assert list(provider_problems().values()) == ["providers.E001"]
+
+
+def test_no_provider_at_all_is_a_warning(settings):
+    settings.MASKED_NUMBERS_PROVIDERS = {}
+
+    assert list(provider_problems().values()) == ["providers.W001"]
+
+
+@pytest.mark.parametrize("alias", ["messagebird", "flowroute"])
+def test_unknown_backend_options_are_reported(settings, alias):
+    set_provider_options(settings, alias, colour="blue")
+
+    assert list(provider_problems().values()) == ["providers.E001"]
