@@ -62,11 +62,13 @@ class Procs:
 
     started: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str], *, env: dict[str, str]) -> subprocess.Popen:
+    def start(
+        self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path = ROOT
+    ) -> subprocess.Popen:
         RESULTS.mkdir(parents=True, exist_ok=True)
         log = (RESULTS / f"{name}.log").open("ab")
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
         self.started.append((name, proc))

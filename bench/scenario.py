@@ -8,6 +8,7 @@ import itertools
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg2
 
@@ -15,7 +16,7 @@ from . import db
 from .common import CONNECTIONS, WARMUP, log, run_django, scale_name
 from .data import RIDES_LOADER
 from .loadgen import Call, LoadResult, Sms, replay, run_wrk
-from .procs import Procs, running, stub_vendor
+from .procs import ROOT, Procs, running, stub_vendor
 from .server import start_server
 
 
@@ -69,11 +70,13 @@ def call_events(sessions: list[Session], count: int, *, tag: str) -> Iterator[Ca
 
 
 @contextlib.contextmanager
-def production(database: str, *, vendor_delay: float = 0.0) -> Iterator[tuple[Procs, str, str]]:
+def production(
+    database: str, *, vendor_delay: float = 0.0, code: Path = ROOT
+) -> Iterator[tuple[Procs, str, str]]:
     """The stub vendor and the production stack on `database`; yields (procs, url, vendor)."""
     with running() as procs:
         vendor = stub_vendor(procs, delay=vendor_delay)
-        url = start_server(procs, database=database, vendor_url=vendor)
+        url = start_server(procs, database=database, vendor_url=vendor, code=code)
         yield procs, url, vendor
 
 

@@ -1,23 +1,24 @@
-"""The production server as documented: gunicorn, DEBUG off, PostgreSQL, the database
-task backend with `db_worker` processes and the outbox sweeper, MessageBird pointed at
-the local stub vendor.
+"""The production server as the README's "Production" section runs it: gunicorn with 4
+workers, DEBUG off, PostgreSQL, the database task backend with `db_worker` processes and
+the outbox sweeper, TLS terminated in front (`X-Forwarded-Proto`, the public URL), and
+MessageBird pointed at the local stub vendor.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from .db import database_url
 from .loadgen import SIGNING_KEY
-from .procs import PYTHON, Procs, free_port, wait_http
+from .procs import PYTHON, ROOT, Procs, free_port, wait_http
 
-# gunicorn's documented starting point for sync workers: 2 x cores + 1.
-WEB_WORKERS = 2 * (os.cpu_count() or 1) + 1
+WEB_WORKERS = 4  # as in the README's production command
 DB_WORKERS = 2
 
 
-def production_env(*, database: str, vendor_url: str) -> dict[str, str]:
+def production_env(*, database: str, vendor_url: str, public_url: str = "") -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -35,6 +36,7 @@ def production_env(*, database: str, vendor_url: str) -> dict[str, str]:
             "MESSAGEBIRD_SIGNING_KEY": SIGNING_KEY,
             "MESSAGEBIRD_API_URL": vendor_url,
             "MESSAGEBIRD_TIMEOUT": "10",
+            "MASKED_NUMBERS_PUBLIC_URL": public_url,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
@@ -48,10 +50,16 @@ def start_server(
     vendor_url: str,
     web_workers: int = WEB_WORKERS,
     db_workers: int = DB_WORKERS,
+    code: Path = ROOT,
 ) -> str:
-    """Start gunicorn, the delivery workers and the sweeper; returns the server's URL."""
-    env = production_env(database=database, vendor_url=vendor_url)
+    """Start gunicorn, the delivery workers and the sweeper; returns the server's URL.
+
+    `code` is the checkout they run from (another one to compare two revisions).
+    """
     port = free_port()
+    # What the TLS proxy in front would be called; MessageBird signs that URL.
+    public_url = f"https://127.0.0.1:{port}"
+    env = production_env(database=database, vendor_url=vendor_url, public_url=public_url)
     procs.start(
         f"gunicorn-{database}",
         [
@@ -69,17 +77,20 @@ def start_server(
             "5",
         ],
         env=env,
+        cwd=code,
     )
     for index in range(db_workers):
         procs.start(
             f"db_worker-{database}-{index}",
-            [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-reload"],
+            [PYTHON, "manage.py", "db_worker", "--no-reload", "--queue-name", "default"],
             env=env,
+            cwd=code,
         )
     procs.start(
         f"outbox_sweep-{database}",
         [PYTHON, "manage.py", "outbox_sweep", "--loop", "--interval", "15"],
         env=env,
+        cwd=code,
     )
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/healthz", timeout=60)
