@@ -29,6 +29,8 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown benchmarks: {sorted(unknown)} (known: {sorted(BENCHMARKS)})")
     header = machine.describe() + ("; QUICK (small scale)" if QUICK else "")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "machine.txt").write_text(header + "\n")
     started = time.monotonic()
     rows = []
     for name, run in BENCHMARKS.items():
@@ -39,7 +41,6 @@ def main() -> None:
     minutes = (time.monotonic() - started) / 60
     table = render(rows)
     text = f"{header}\nAll benchmarks took {minutes:.1f} min.\n\n{table}\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "table.md").write_text(text)
     print()
     print(text)

@@ -50,3 +50,15 @@ def test_rows_survive_a_round_trip_through_json(tmp_path):
     rows = [Row("pool", "lower bound", 17.0), Row("pool", "ours", 18.0, "", 17.0, "lb", "x", True)]
     save(rows, tmp_path / "pool.json")
     assert load(tmp_path / "pool.json") == rows
+
+
+def test_report_writes_the_table_between_the_readme_markers(tmp_path, monkeypatch):
+    from bench import report
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# Bench\n\n<!-- table -->\nold\n<!-- /table -->\n\n## More\n")
+    monkeypatch.setattr(report, "README", readme)
+    report.write_readme("| new | table |")
+    assert readme.read_text() == (
+        "# Bench\n\n<!-- table -->\n| new | table |\n<!-- /table -->\n\n## More\n"
+    )
