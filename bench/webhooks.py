@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
-from .common import DURATION, LARGE, ROUNDS, SMALL, finish, log, scale_name
+from .common import DURATION, LARGE, ROUNDS, SMALL, finish, log, run_django, scale_name
 from .loadgen import LoadResult
 from .scenario import (
     Stack,
@@ -123,11 +123,25 @@ def compare_rows(small: dict[str, list], large: dict[str, list]) -> list[Row]:
     return rows
 
 
+def cost_rows() -> list[Row]:
+    """Statements and commits per request (scenario databases of the last run)."""
+    counts = run_django("bench.queries", "count", database=f"bench_{scale_name(LARGE)}")
+    return [
+        Row(
+            NAME,
+            f"{KINDS[kind]}: SQL statements per request",
+            counts[kind]["statements"],
+            note=f"{counts[kind]['commits']:g} commits",
+        )  # fmt: skip
+        for kind in KINDS
+    ]
+
+
 def run() -> list[Row]:
     results = measure()
     small, large = results[SMALL], results[LARGE]
     rows = raw_rows(SMALL, small) + raw_rows(LARGE, large) + compare_rows(small, large)
-    return finish(NAME, rows)
+    return finish(NAME, rows + cost_rows())
 
 
 if __name__ == "__main__":

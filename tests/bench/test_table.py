@@ -62,3 +62,18 @@ def test_report_writes_the_table_between_the_readme_markers(tmp_path, monkeypatc
     assert readme.read_text() == (
         "# Bench\n\n<!-- table -->\n| new | table |\n<!-- /table -->\n\n## More\n"
     )
+
+
+def test_commits_count_explicit_ones_and_writes_in_autocommit():
+    from bench.queries import commits_in
+
+    webhook = [
+        "BEGIN", "INSERT INTO seen", "COMMIT",  # the signature's own transaction
+        "BEGIN", "SAVEPOINT s1", "INSERT INTO message", "RELEASE SAVEPOINT s1",
+        "SELECT 1", "UPDATE message", "COMMIT",
+        "INSERT INTO task",  # on commit, in autocommit
+        "SELECT 2",
+    ]  # fmt: skip
+    assert commits_in(webhook) == 3
+    assert commits_in(["SELECT 1"]) == 0
+    assert commits_in(["BEGIN", "INSERT INTO x", "ROLLBACK"]) == 0
