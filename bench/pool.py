@@ -24,6 +24,7 @@ from .table import Row
 NAME = "pool"
 DATABASE = "bench_pool"
 START = datetime(2026, 9, 7, tzinfo=UTC)  # a Monday
+SWEEP_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def replay(days: str, customers: str, drivers: str, rides_per_day: str) -> dict:
     from providers.models import ProxyNumber, Service
     from rides.conf import masking_window
     from rides.models import Customer, Driver
-    from rides.services import PoolExhausted, ride_create
+    from rides.services import PoolExhausted, ride_create, rides_expire
 
     from .data import copy_rows, customer_phone, driver_phone, proxy_phone
 
@@ -88,7 +89,12 @@ def replay(days: str, customers: str, drivers: str, rides_per_day: str) -> dict:
 
     add_number()
     started = time.perf_counter()
+    swept = START
     for ride in rides:
+        if ride.booked_at - swept >= SWEEP_EVERY:
+            # As the periodic `rides_expire` command does in production.
+            rides_expire(now=ride.booked_at)
+            swept = ride.booked_at
         for _ in range(1000):
             try:
                 ride_create(
