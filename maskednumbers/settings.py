@@ -129,6 +129,10 @@ STORAGES = {
     },
 }
 
+# Decided here, not at request time, so a test run (which turns DEBUG off) of a
+# development checkout does not look for collected static files.
+WHITENOISE_AUTOREFRESH = DEBUG
+
 # Vendors post small bodies; anything bigger is refused before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DJANGO_MAX_BODY_BYTES", str(256 * 1024)))
 

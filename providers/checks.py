@@ -17,6 +17,18 @@ def check_providers(app_configs=None, **kwargs) -> list:
                 Error(f"provider {alias!r} cannot be loaded: {err}", id="providers.E001")
             )
             continue
+        if not settings.DEBUG and provider.name == "console":
+            problems.append(
+                Warning(
+                    f"provider {alias!r} is the console provider and DEBUG is off",
+                    hint=(
+                        "It sends nothing, and its webhooks trust any request from 127.0.0.1, "
+                        "which includes everything a reverse proxy on this host forwards. "
+                        "Unset MASKED_NUMBERS_CONSOLE in production."
+                    ),
+                    id="providers.W002",
+                )
+            )
         if not settings.DEBUG:
             for message in provider.check():
                 problems.append(

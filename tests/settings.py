@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_TASKS_BACKEND", "immediate")
 os.environ.setdefault("MESSAGEBIRD_ACCESS_KEY", "test_messagebird_access_key")
-os.environ.setdefault("MESSAGEBIRD_SIGNING_KEY", "test-messagebird-signing-key")
+os.environ.setdefault("MESSAGEBIRD_SIGNING_KEY", "test-messagebird-signing-key-of-32-bytes")
 os.environ.setdefault("MESSAGEBIRD_API_URL", "https://rest.messagebird.test")
 os.environ.setdefault("FLOWROUTE_ACCESS_KEY", "test_flowroute_access")
 os.environ.setdefault("FLOWROUTE_SECRET_KEY", "test_flowroute_secret")

@@ -8,7 +8,7 @@ import uuid
 
 import jwt
 
-MESSAGEBIRD_SIGNING_KEY = "test-messagebird-signing-key"
+MESSAGEBIRD_SIGNING_KEY = "test-messagebird-signing-key-of-32-bytes"
 FLOWROUTE_WEBHOOK_TOKEN = "test-flowroute-webhook-token"
 
 

@@ -132,9 +132,9 @@ class MessageBirdProvider(BaseProvider):
         except ErrorException as err:
             details = "; ".join(f"{e.code}: {e.description}" for e in err.errors)
             raise PermanentSendError(f"MessageBird refused the message: {details}") from err
-        logger.info("MessageBird SMS %s to %s accepted", message.id, mask(recipient))
         if not message.id:
             raise PermanentSendError("MessageBird answered without a message id")
+        logger.info("MessageBird SMS %s to %s accepted", message.id, mask(recipient))
         return SentSms(vendor_id=str(message.id))
 
     # --- verification ---------------------------------------------------------------

@@ -11,12 +11,27 @@ from tests.providers.vendors import set_provider_options
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _development(settings):
+    # pytest-django turns DEBUG off; these tests say when they want production.
+    settings.DEBUG = True
+
+
 def provider_problems() -> dict[str, str]:
     return {p.msg: p.id for p in run_checks() if p.id and p.id.startswith("providers.")}
 
 
+def without_console(settings) -> None:
+    settings.MASKED_NUMBERS_PROVIDERS = {
+        alias: config
+        for alias, config in settings.MASKED_NUMBERS_PROVIDERS.items()
+        if alias != "console"
+    }
+
+
 def test_missing_webhook_secrets_are_errors_with_debug_off(settings):
     settings.DEBUG = False
+    without_console(settings)
     set_provider_options(settings, "messagebird", signing_key="")
     set_provider_options(settings, "flowroute", webhook_token="")
 
@@ -32,6 +47,7 @@ def test_missing_webhook_secrets_are_errors_with_debug_off(settings):
 
 def test_configured_secrets_pass_the_checks_with_debug_off(settings):
     settings.DEBUG = False
+    without_console(settings)
 
     assert provider_problems() == {}
 
@@ -63,3 +79,10 @@ def test_unknown_backend_options_are_reported(settings, alias):
     set_provider_options(settings, alias, colour="blue")
 
     assert list(provider_problems().values()) == ["providers.E001"]
+
+
+def test_console_provider_in_production_is_a_warning(settings):
+    settings.DEBUG = False
+    assert "console" in settings.MASKED_NUMBERS_PROVIDERS
+
+    assert list(provider_problems().values()) == ["providers.W002"]

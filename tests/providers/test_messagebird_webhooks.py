@@ -211,7 +211,7 @@ def test_sms_with_an_expired_signature_is_refused(client, mb_proxy):
 
 
 def test_sms_signed_with_another_key_is_refused(client, mb_proxy):
-    response = post_sms(client, key="someone-elses-key")
+    response = post_sms(client, key="someone-elses-signing-key-0123456789")
 
     assert response.status_code == 403
 
