@@ -5,14 +5,22 @@ from rest_framework.routers import DefaultRouter
 
 from providers.api import ProxyNumberViewSet
 
-from .views import healthz
+from . import views
 
 router = DefaultRouter()
 router.register("numbers", ProxyNumberViewSet, basename="number")
 
+simulator_patterns = [
+    path("", views.simulator, name="simulator"),
+    path("api/messages/", views.simulator_messages, name="simulator-messages"),
+    path("api/sms/", views.simulator_sms, name="simulator-sms"),
+    path("api/call/", views.simulator_call, name="simulator-call"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", views.healthz, name="healthz"),
+    path("simulator/", include(simulator_patterns)),
     path("api/", include(router.urls)),
     path("api/", include("rides.urls")),
     path("api/", include("conversations.urls")),

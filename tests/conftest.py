@@ -17,6 +17,12 @@ def _clean_console_outbox():
     console.outbox.clear()
 
 
+@pytest.fixture(autouse=True)
+def _demo_password_file(tmp_path, monkeypatch):
+    # seed_demo in a test must not overwrite the login `make run` printed for the real database.
+    monkeypatch.setenv("MASKED_NUMBERS_DEMO_PASSWORD_FILE", str(tmp_path / "demo-password"))
+
+
 @pytest.fixture
 def mocked_responses():
     """Outbound HTTP intercepted at the transport; an unexpected request fails the test."""

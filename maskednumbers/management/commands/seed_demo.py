@@ -2,24 +2,28 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from providers.models import ProxyNumber, Service
+from providers.models import ProxyNumber
+from rides.models import Customer, Driver, Ride
+from rides.selectors import rides_open
+from rides.services import PoolExhausted, customer_upsert, driver_upsert, ride_create
+
+from ...demo import DEMO_CUSTOMERS, DEMO_DRIVERS, DEMO_NUMBERS, SAMPLE_RIDE
 
 DEMO_USERNAME = "demo"
-PASSWORD_FILE = ".demo-password"  # noqa: S105 - a file name
 
-# Console-provider numbers from the fictional 555-01xx range.
-DEMO_NUMBERS = [
-    ("+14155550100", Service.RIDES, True),
-    ("+14155550101", Service.RIDES, True),
-    ("+14155550102", Service.RIDES, False),
-    ("+14155550110", Service.CONVERSATIONS, True),
-    ("+14155550111", Service.CONVERSATIONS, False),
-]
+
+def password_file() -> Path:
+    """Where the generated demo password waits to be shown (git-ignored)."""
+    default = Path(settings.BASE_DIR) / ".demo-password"
+    return Path(os.environ.get("MASKED_NUMBERS_DEMO_PASSWORD_FILE") or default)
 
 
 class Command(BaseCommand):
@@ -38,8 +42,33 @@ class Command(BaseCommand):
                     "country": "US",
                 },
             )
+        customers = [customer_upsert(name=name, phone=phone) for name, phone in DEMO_CUSTOMERS]
+        drivers = [driver_upsert(name=name, phone=phone) for name, phone in DEMO_DRIVERS]
+        ride = self._sample_ride(customer=customers[0], driver=drivers[0])
         self._superuser()
+        if ride is not None:
+            self.stdout.write(
+                f"Sample ride {ride.pk}: {ride.customer} and {ride.driver} on "
+                f"{ride.proxy.number}, both texted from it."
+            )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _sample_ride(self, *, customer: Customer, driver: Driver) -> Ride | None:
+        """A ride between the first demo customer and driver, unless one is still open."""
+        if rides_open().filter(customer=customer, driver=driver).exists():
+            return None
+        try:
+            return ride_create(
+                customer=customer,
+                driver=driver,
+                start=SAMPLE_RIDE["start"],
+                destination=SAMPLE_RIDE["destination"],
+                pickup_at=timezone.now() + SAMPLE_RIDE["pickup_in"],
+            )
+        except PoolExhausted as err:
+            # Someone retired the demo numbers: the rest of the demo still works.
+            self.stderr.write(f"No sample ride: {err}")
+            return None
 
     def _superuser(self) -> None:
         User = get_user_model()  # noqa: N806
@@ -53,7 +82,12 @@ class Command(BaseCommand):
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
-        if not wanted:
-            # Printed by `make run` (demo_login) until the password is changed.
-            with open(PASSWORD_FILE, "w") as handle:
-                handle.write(password)
+        path = password_file()
+        if wanted:
+            path.unlink(missing_ok=True)
+        else:
+            # Printed by `make run` (demo_login) until the password is changed; readable
+            # by its owner only, before the password is in it.
+            path.touch()
+            path.chmod(0o600)
+            path.write_text(password)

@@ -1,0 +1,151 @@
+"""The health of the number pool, for the admin index: a handful of aggregate queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from providers.models import Direction, Message, ProxyNumber, Service, Status
+from providers.selectors import proxy_open_sessions
+
+HOURS = 24
+CHART_HEIGHT = 96
+PENDING = [Status.QUEUED, Status.SENDING]
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    service: str
+    label: str
+    numbers_active: int
+    open_sessions: int
+    busiest_number: str
+    busiest_load: int
+    received_day: int
+    queued_day: int
+    pending: int
+    failed_day: int
+
+    @property
+    def healthy(self) -> bool:
+        return self.numbers_active > 0 and self.failed_day == 0
+
+
+@dataclass(frozen=True)
+class HourBar:
+    start: datetime
+    inbound: int
+    outbound: int
+    failed: int
+    # Heights in chart units (0..CHART_HEIGHT), computed here so the template only draws.
+    inbound_height: float
+    outbound_height: float
+
+    @property
+    def total(self) -> int:
+        return self.inbound + self.outbound
+
+    # SVG geometry: inbound at the bottom, outbound stacked on top, baseline at CHART_HEIGHT.
+    @property
+    def inbound_y(self) -> float:
+        return CHART_HEIGHT - self.inbound_height
+
+    @property
+    def outbound_y(self) -> float:
+        return self.inbound_y - self.outbound_height
+
+
+@dataclass(frozen=True)
+class PoolHealth:
+    services: list[ServiceHealth]
+    hours: list[HourBar]
+    peak: int
+    since: datetime
+
+    @property
+    def chart_total(self) -> int:
+        return sum(bar.total for bar in self.hours)
+
+
+def pool_health(*, now: datetime | None = None) -> PoolHealth:
+    """Numbers, sessions and traffic per service, and messages per hour over the last day."""
+    now = now or timezone.now()
+    day_ago = now - timedelta(hours=24)
+
+    active = list(ProxyNumber.objects.filter(active=True).only("id", "number", "service"))
+    sessions = proxy_open_sessions(proxies=active)
+    by_service: dict[str, list[ProxyNumber]] = defaultdict(list)
+    for proxy in active:
+        by_service[proxy.service].append(proxy)
+
+    traffic = {
+        row["proxy__service"]: row
+        for row in Message.objects.filter(
+            Q(created_at__gte=day_ago) | Q(direction=Direction.OUTBOUND, status__in=PENDING)
+        )
+        .values("proxy__service")
+        .annotate(
+            received=Count("id", filter=Q(direction=Direction.INBOUND, created_at__gte=day_ago)),
+            queued=Count("id", filter=Q(direction=Direction.OUTBOUND, created_at__gte=day_ago)),
+            pending=Count("id", filter=Q(direction=Direction.OUTBOUND, status__in=PENDING)),
+            failed=Count("id", filter=Q(status=Status.FAILED, created_at__gte=day_ago)),
+        )
+    }
+
+    services = []
+    for service, label in Service.choices:
+        numbers = by_service.get(service, [])
+        busiest = max(numbers, key=lambda p: (sessions.get(p.pk, 0), -p.pk), default=None)
+        load = sessions.get(busiest.pk, 0) if busiest else 0
+        row = traffic.get(service, {})
+        services.append(
+            ServiceHealth(
+                service=service,
+                label=label,
+                numbers_active=len(numbers),
+                open_sessions=sum(sessions.get(p.pk, 0) for p in numbers),
+                busiest_number=busiest.number if busiest and load else "",
+                busiest_load=load,
+                received_day=row.get("received", 0),
+                queued_day=row.get("queued", 0),
+                pending=row.get("pending", 0),
+                failed_day=row.get("failed", 0),
+            )
+        )
+    hours, peak, since = _hourly(now)
+    return PoolHealth(services=services, hours=hours, peak=peak, since=since)
+
+
+def _hourly(now: datetime) -> tuple[list[HourBar], int, datetime]:
+    current = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    starts = [current - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
+    counts: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = (
+        Message.objects.filter(created_at__gte=starts[0], created_at__lte=now)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour", "direction")
+        .annotate(n=Count("id"), failed=Count("id", filter=Q(status=Status.FAILED)))
+    )
+    for row in rows:
+        bucket = counts[row["hour"]]
+        bucket[row["direction"]] += row["n"]
+        bucket["failed"] += row["failed"]
+    peak = max((sum(counts[s][d] for d in Direction.values) for s in starts), default=0)
+    scale = CHART_HEIGHT / peak if peak else 0
+    bars = [
+        HourBar(
+            start=start,
+            inbound=counts[start][Direction.INBOUND],
+            outbound=counts[start][Direction.OUTBOUND],
+            failed=counts[start]["failed"],
+            inbound_height=round(counts[start][Direction.INBOUND] * scale, 1),
+            outbound_height=round(counts[start][Direction.OUTBOUND] * scale, 1),
+        )
+        for start in starts
+    ]
+    return bars, peak, starts[0]
