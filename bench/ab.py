@@ -20,7 +20,15 @@ from pathlib import Path
 
 from .common import DURATION, LARGE, ROUNDS, finish, scale_name
 from .procs import ROOT
-from .scenario import Stack, interleaved, open_sessions, prepared_rides, production, summarize
+from .scenario import (
+    Stack,
+    interleaved,
+    meter_for,
+    open_sessions,
+    prepared_rides,
+    production,
+    summarize,
+)
 from .table import Row
 
 NAME = "ab"
@@ -60,8 +68,9 @@ def run(before: str, after: str | None = None) -> list[Row]:
         for label, rev in (("before", before), ("after", after)):
             code = exit_stack.enter_context(checkout(rev))
             database, _ = prepared_rides(rides, copy=label)
-            _, url, vendor = exit_stack.enter_context(production(database, code=code))
-            stacks.append(Stack(label, url, database, vendor, open_sessions(database)))
+            procs, url, vendor = exit_stack.enter_context(production(database, code=code))
+            sessions = open_sessions(database)
+            stacks.append(Stack(label, url, database, vendor, sessions, meter_for(procs, database)))
         results = interleaved(stacks, KINDS, rounds=ROUNDS, duration=DURATION)
     rows = []
     for kind in KINDS:

@@ -20,7 +20,7 @@ from . import db
 from .common import CONNECTIONS, DURATION, QUICK, WARMUP, finish, log, run_django, scale_name
 from .data import CONVERSATION_NUMBERS, CONVERSATIONS_LOADER, conversation_number, person_phone
 from .loadgen import LoadResult, Sms, replay
-from .scenario import Stack, outcomes, production
+from .scenario import Stack, cpu_note, meter_for, outcomes, production
 from .scenario import measure as measure_stack
 from .table import Row, ratio_at_least, ratio_at_most
 
@@ -99,29 +99,36 @@ ACTIVE = """
 """
 
 
-def _phase(url: str, events: Iterator[Sms], *, duration: float) -> LoadResult:
-    return replay(url, events, duration=duration, connections=CONNECTIONS)
+def _phase(stack: Stack, events: Iterator[Sms], *, duration: float, meter: bool = True):
+    return replay(
+        stack.url,
+        events,
+        duration=duration,
+        connections=CONNECTIONS,
+        meter=stack.meter if meter else None,
+    )
 
 
 def measure() -> dict[int, dict[str, LoadResult]]:
     """Both histories' stacks at once; each phase runs on one, then on the other."""
     results: dict[int, dict[str, LoadResult]] = {SMALL: {}, LARGE: {}}
     with contextlib.ExitStack() as exit_stack:
-        urls = {}
+        stacks: dict[int, Stack] = {}
         for total in (SMALL, LARGE):
             database = prepared(total)
-            urls[total] = (exit_stack.enter_context(production(database))[1], database)
-        for total, (url, _) in urls.items():
-            stack = Stack(scale_name(total), url, urls[total][1], "", [])
+            procs, url, vendor = exit_stack.enter_context(production(database))
+            meter = meter_for(procs, database)
+            stacks[total] = Stack(scale_name(total), url, database, vendor, [], meter)
+        for total, stack in stacks.items():
             results[total]["healthz"] = measure_stack(
                 stack, "healthz", duration=DURATION, expected_rps=0
             )
             # Warm-up: the first START of each worker pays for its imports.
-            _phase(url, starts(200, first=0), duration=WARMUP)
+            _phase(stack, starts(200, first=0), duration=WARMUP, meter=False)
         order = [SMALL, LARGE]
         for phase in ("START", "JOIN", "relay"):
             for total in order:
-                url, database = urls[total]
+                stack, database = stacks[total], stacks[total].database
                 budget = int(results[total]["healthz"].rps * DURATION * 1.3) + 1000
                 if phase == "START":
                     # Longer, so that there are enough codes for the JOIN run after it.
@@ -133,15 +140,15 @@ def measure() -> dict[int, dict[str, LoadResult]]:
                 else:
                     events = relays([tuple(row) for row in _query(database, ACTIVE)], budget)
                     duration = DURATION
-                results[total][phase] = result = _phase(url, events, duration=duration)
+                results[total][phase] = result = _phase(stack, events, duration=duration)
                 log(
                     f"conversations {scale_name(total)}: {phase} {result.rps:.0f}/s "
                     f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
                     + (" (ran out of requests)" if result.ran_out else "")
                 )
             order.reverse()
-    for total, (_, database) in urls.items():
-        log(f"conversations {scale_name(total)} outcomes: {outcomes(database)}")
+    for total, stack in stacks.items():
+        log(f"conversations {scale_name(total)} outcomes: {outcomes(stack.database)}")
     return results
 
 
@@ -154,9 +161,9 @@ def run() -> list[Row]:
         for kind in ("healthz", "START", "JOIN", "relay"):
             load = results[total][kind]
             figure = f"{kind}, {total:,} past conversations"
-            note = "RAN OUT of signed requests" if load.ran_out else ""
+            note = "RAN OUT of signed requests; " if load.ran_out else ""
             rows += [
-                Row(NAME, f"{figure}: req/s", load.rps, "/s", note=note),
+                Row(NAME, f"{figure}: req/s", load.rps, "/s", note=note + cpu_note(load)),
                 Row(
                     NAME,
                     f"{figure}: p50 / p99",

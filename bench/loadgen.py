@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
 import jwt
+
+from .cpu import per_request
 
 LUA = Path(__file__).resolve().parent / "replay.lua"
 SIGNING_KEY = "bench-messagebird-signing-key-0123456789"
@@ -51,6 +54,7 @@ class LoadResult:
     p99_ms: float
     errors: int  # connection errors, timeouts and answers other than 200
     ran_out: bool  # the pre-signed requests were used up before the end (run invalid)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per request, by part
 
     @property
     def rps(self) -> float:
@@ -143,8 +147,12 @@ def run_wrk(
     prefix: Path | None,
     duration: float,
     connections: int = 16,
+    meter: Callable[[], dict[str, float]] | None = None,
 ) -> LoadResult:
-    """Replay the requests under `prefix` (or GET `url` when None) against the server."""
+    """Replay the requests under `prefix` (or GET `url` when None) against the server.
+
+    With a `meter` (see bench.cpu), the result also says the CPU each request cost.
+    """
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("benchmarks talk to loopback only")
     argv = [
@@ -160,12 +168,21 @@ def run_wrk(
         "--",
         str(prefix) if prefix else "-",
     ]
+    before = meter() if meter else {}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(
         argv, capture_output=True, text=True, timeout=duration + 60, check=False
     )
+    after = meter() if meter else {}
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr[-2000:]}")
-    return parse_wrk(completed.stdout)
+    result = parse_wrk(completed.stdout)
+    if meter:
+        spent = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before["load generator"] = children.ru_utime + children.ru_stime
+        after["load generator"] = spent.ru_utime + spent.ru_stime
+        result = replace(result, cpu_ms=per_request(before, after, result.requests))
+    return result
 
 
 def replay(
@@ -174,6 +191,7 @@ def replay(
     *,
     duration: float,
     connections: int = 16,
+    meter: Callable[[], dict[str, float]] | None = None,
 ) -> LoadResult:
     """Sign `events` and replay them against the server at `base_url`.
 
@@ -183,4 +201,6 @@ def replay(
     signed_base = "https://" + base_url.removeprefix("http://")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         prefix = write_requests(events, base_url=signed_base, directory=Path(tmp))
-        return run_wrk(base_url + "/", prefix=prefix, duration=duration, connections=connections)
+        return run_wrk(
+            base_url + "/", prefix=prefix, duration=duration, connections=connections, meter=meter
+        )

@@ -14,6 +14,7 @@ import psycopg2
 
 from . import db
 from .common import CONNECTIONS, WARMUP, log, run_django, scale_name
+from .cpu import Meter
 from .data import RIDES_LOADER
 from .loadgen import Call, LoadResult, Sms, replay, run_wrk
 from .procs import ROOT, Procs, running, stub_vendor
@@ -89,6 +90,21 @@ class Stack:
     database: str
     vendor: str
     sessions: list[Session]
+    meter: Meter | None = None
+
+
+PARTS = {"gunicorn": "web", "db_worker": "delivery", "outbox_sweep": "delivery"}
+
+
+def meter_for(procs: Procs, database: str) -> Meter:
+    """A CPU meter of the stack `procs` started, and of its database's backends."""
+    groups = {
+        proc.pid: next(
+            (part for prefix, part in PARTS.items() if name.startswith(prefix)), "vendor"
+        )
+        for name, proc in procs.started
+    }
+    return Meter(database, groups)
 
 
 _runs = itertools.count()
@@ -103,7 +119,11 @@ def measure(stack: Stack, kind: str, *, duration: float, expected_rps: float) ->
     if kind == "healthz":
         run_wrk(f"{stack.url}/healthz", prefix=None, duration=WARMUP, connections=CONNECTIONS)
         return run_wrk(
-            f"{stack.url}/healthz", prefix=None, duration=duration, connections=CONNECTIONS
+            f"{stack.url}/healthz",
+            prefix=None,
+            duration=duration,
+            connections=CONNECTIONS,
+            meter=stack.meter,
         )
     events = sms_events if kind == "sms" else call_events
     run = next(_runs)
@@ -119,6 +139,7 @@ def measure(stack: Stack, kind: str, *, duration: float, expected_rps: float) ->
         events(stack.sessions, count, tag=f"run{run}"),
         duration=duration,
         connections=CONNECTIONS,
+        meter=stack.meter,
     )
     if result.ran_out:
         log(f"warning: {kind} run on {stack.label} used up its {count} signed requests")
@@ -155,14 +176,29 @@ def interleaved(
 
 def summarize(results: list[LoadResult]) -> LoadResult:
     """Rounds as one figure: rate over all rounds, the median round's latencies."""
+    requests = sum(r.requests for r in results)
+    parts = {part for r in results for part in r.cpu_ms}
+    cpu_ms = {
+        part: sum(r.cpu_ms.get(part, 0.0) * r.requests for r in results) / requests
+        for part in sorted(parts)
+    }
     return LoadResult(
-        requests=sum(r.requests for r in results),
+        requests=requests,
         seconds=sum(r.seconds for r in results),
         p50_ms=statistics.median(r.p50_ms for r in results),
         p99_ms=statistics.median(r.p99_ms for r in results),
         errors=sum(r.errors for r in results),
         ran_out=any(r.ran_out for r in results),
+        cpu_ms=cpu_ms if requests else {},
     )
+
+
+def cpu_note(load: LoadResult) -> str:
+    """CPU per request by part, e.g. "CPU/request ms: web 2.1, postgres 0.9"."""
+    if not load.cpu_ms:
+        return ""
+    parts = ", ".join(f"{part} {ms:.2f}" for part, ms in load.cpu_ms.items())
+    return f"CPU ms/request: {parts}; total {sum(load.cpu_ms.values()):.2f}"
 
 
 def spread(results: list[LoadResult]) -> str:

@@ -17,7 +17,9 @@ from .common import DURATION, ROUNDS, SMALL, finish, log
 from .procs import stub_accepted
 from .scenario import (
     Stack,
+    cpu_note,
     interleaved,
+    meter_for,
     open_sessions,
     outcomes,
     prepared_rides,
@@ -36,8 +38,9 @@ def run() -> list[Row]:
         stacks = []
         for label, delay in (("instant", 0.0), ("slow", SLOW)):
             database, _ = prepared_rides(SMALL, copy=label)
-            _, url, vendor = exit_stack.enter_context(production(database, vendor_delay=delay))
-            stacks.append(Stack(label, url, database, vendor, open_sessions(database)))
+            procs, url, vendor = exit_stack.enter_context(production(database, vendor_delay=delay))
+            sessions = open_sessions(database)
+            stacks.append(Stack(label, url, database, vendor, sessions, meter_for(procs, database)))
         results = interleaved(stacks, ["healthz", "sms"], rounds=ROUNDS, duration=DURATION)
         delivered = {stack.label: stub_accepted(stack.vendor) for stack in stacks}
     counts = {stack.label: outcomes(stack.database) for stack in stacks}
@@ -55,10 +58,8 @@ def run() -> list[Row]:
             "instant vendor",
             "<= 1.10",
             ratio_at_most(slow.p99_ms, instant.p99_ms, 1.10),
-        ),  # fmt: skip
-        Row(
-            NAME, f"SMS webhook p50, {label}", slow.p50_ms, "ms", instant.p50_ms, "instant vendor"
-        ),  # fmt: skip
+        ),
+        Row(NAME, f"SMS webhook p50, {label}", slow.p50_ms, "ms", instant.p50_ms, "instant vendor"),
         Row(
             NAME,
             f"SMS webhook req/s, {label}",
@@ -67,7 +68,16 @@ def run() -> list[Row]:
             instant.rps,
             "instant vendor",
             note=spread(results[("slow", "sms")]),
-        ),  # fmt: skip
+        ),
+        Row(
+            NAME,
+            f"SMS webhook CPU per request, {label}",
+            sum(slow.cpu_ms.values()),
+            "ms",
+            sum(instant.cpu_ms.values()),
+            "instant vendor",
+            note=cpu_note(slow),
+        ),
         Row(
             NAME,
             f"SMS webhook errors, {label}",
@@ -77,7 +87,7 @@ def run() -> list[Row]:
             "instant vendor",
             "0",
             slow.errors == 0,
-        ),  # fmt: skip
+        ),
         Row(
             NAME,
             f"SMS delivered by the end, {label}",
@@ -86,7 +96,7 @@ def run() -> list[Row]:
             delivered["instant"],
             "instant vendor",
             note=f"{backlog:,} still queued, delivered later",
-        ),  # fmt: skip
+        ),
     ]
     return finish(NAME, rows)
 

@@ -16,7 +16,9 @@ from .common import DURATION, LARGE, ROUNDS, SMALL, finish, log, run_django, sca
 from .loadgen import LoadResult
 from .scenario import (
     Stack,
+    cpu_note,
     interleaved,
+    meter_for,
     open_sessions,
     outcomes,
     prepared_rides,
@@ -35,8 +37,10 @@ def measure(rounds: int = ROUNDS, duration: float = DURATION) -> dict[int, dict[
         stacks = []
         for rides in (SMALL, LARGE):
             database, _ = prepared_rides(rides)
-            _, url, vendor = exit_stack.enter_context(production(database))
-            stacks.append(Stack(str(rides), url, database, vendor, open_sessions(database)))
+            procs, url, vendor = exit_stack.enter_context(production(database))
+            sessions = open_sessions(database)
+            meter = meter_for(procs, database)
+            stacks.append(Stack(str(rides), url, database, vendor, sessions, meter))
         results = interleaved(stacks, list(KINDS), rounds=rounds, duration=duration)
     for stack in stacks:
         log(f"{scale_name(int(stack.label))} outcomes: {outcomes(stack.database)}")
@@ -51,7 +55,15 @@ def raw_rows(rides: int, runs: dict[str, list[LoadResult]]) -> list[Row]:
     for kind, label in KINDS.items():
         load = summarize(runs[kind])
         figure = f"{label}, {rides:,} rides"
-        note = spread(runs[kind]) + (", RAN OUT of signed requests" if load.ran_out else "")
+        note = "; ".join(
+            part
+            for part in (
+                spread(runs[kind]),
+                "RAN OUT of signed requests" if load.ran_out else "",
+                cpu_note(load),
+            )
+            if part
+        )
         rows += [
             Row(NAME, f"{figure}: req/s", load.rps, "/s", note=note),
             Row(NAME, f"{figure}: p50", load.p50_ms, "ms"),
@@ -69,6 +81,15 @@ def compare_rows(small: dict[str, list], large: dict[str, list]) -> list[Row]:
         label = KINDS[kind]
         at_large, at_small = summarize(large[kind]), summarize(small[kind])
         rows += [
+            Row(
+                NAME,
+                f"{label} CPU per request at {big} vs trivial",
+                sum(at_large.cpu_ms.values()),
+                "ms",
+                sum(trivial.cpu_ms.values()),
+                "healthz",
+                note=cpu_note(at_large),
+            ),
             Row(
                 NAME,
                 f"{label} req/s at {big} vs trivial",

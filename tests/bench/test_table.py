@@ -77,3 +77,22 @@ def test_commits_count_explicit_ones_and_writes_in_autocommit():
     assert commits_in(webhook) == 3
     assert commits_in(["SELECT 1"]) == 0
     assert commits_in(["BEGIN", "INSERT INTO x", "ROLLBACK"]) == 0
+
+
+def test_cpu_per_request_by_part_in_milliseconds():
+    from bench.cpu import per_request
+
+    before = {"web": 1.0, "postgres": 2.0}
+    after = {"web": 3.0, "postgres": 2.5, "delivery": 0.1}
+    assert per_request(before, after, 1000) == {"delivery": 0.1, "postgres": 0.5, "web": 2.0}
+    assert per_request(before, after, 0) == {}
+
+
+def test_process_times_see_this_process_in_its_own_group():
+    import os
+
+    from bench.cpu import process_times
+
+    group, seconds = process_times()[os.getpid()]
+    assert group == os.getpgrp()
+    assert seconds >= 0
