@@ -22,6 +22,7 @@ from .common import DURATION, LARGE, ROUNDS, finish, scale_name
 from .procs import ROOT
 from .scenario import (
     Stack,
+    cpu_note,
     interleaved,
     meter_for,
     open_sessions,
@@ -82,6 +83,15 @@ def run(before: str, after: str | None = None) -> list[Row]:
             Row(NAME, f"{figure}: p50", new.p50_ms, "ms", old.p50_ms, base),
             Row(NAME, f"{figure}: p99", new.p99_ms, "ms", old.p99_ms, base),
             Row(NAME, f"{figure}: errors", new.errors, "", old.errors, base),
+            Row(
+                NAME,
+                f"{figure}: CPU ms per request",
+                sum(new.cpu_ms.values()),
+                "ms",
+                sum(old.cpu_ms.values()),
+                base,
+                note=f"after {cpu_note(new)}; before {cpu_note(old)}",
+            ),  # fmt: skip
         ]
     return finish(NAME, rows)
 
