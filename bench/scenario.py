@@ -19,6 +19,7 @@ from .data import RIDES_LOADER
 from .loadgen import Call, LoadResult, Sms, replay, run_wrk
 from .procs import ROOT, Procs, running, stub_vendor
 from .server import start_server
+from .table import Row
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,19 @@ def summarize(results: list[LoadResult]) -> LoadResult:
         errors=sum(r.errors for r in results),
         ran_out=any(r.ran_out for r in results),
         cpu_ms=cpu_ms if requests else {},
+    )
+
+
+def cpu_row(bench: str, figure: str, load: LoadResult, base: LoadResult, label: str) -> Row:
+    """CPU per request of `load` beside that of `base`, the parts in the note."""
+    return Row(
+        bench,
+        figure,
+        sum(load.cpu_ms.values()),
+        "ms",
+        sum(base.cpu_ms.values()),
+        label,
+        note=cpu_note(load),
     )
 
 

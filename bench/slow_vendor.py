@@ -17,7 +17,7 @@ from .common import DURATION, ROUNDS, SMALL, finish, log
 from .procs import stub_accepted
 from .scenario import (
     Stack,
-    cpu_note,
+    cpu_row,
     interleaved,
     meter_for,
     open_sessions,
@@ -69,15 +69,7 @@ def run() -> list[Row]:
             "instant vendor",
             note=spread(results[("slow", "sms")]),
         ),
-        Row(
-            NAME,
-            f"SMS webhook CPU per request, {label}",
-            sum(slow.cpu_ms.values()),
-            "ms",
-            sum(instant.cpu_ms.values()),
-            "instant vendor",
-            note=cpu_note(slow),
-        ),
+        cpu_row(NAME, f"SMS webhook CPU per request, {label}", slow, instant, "instant vendor"),
         Row(
             NAME,
             f"SMS webhook errors, {label}",

@@ -17,6 +17,7 @@ from .loadgen import LoadResult
 from .scenario import (
     Stack,
     cpu_note,
+    cpu_row,
     interleaved,
     meter_for,
     open_sessions,
@@ -81,15 +82,9 @@ def compare_rows(small: dict[str, list], large: dict[str, list]) -> list[Row]:
         label = KINDS[kind]
         at_large, at_small = summarize(large[kind]), summarize(small[kind])
         rows += [
-            Row(
-                NAME,
-                f"{label} CPU per request at {big} vs trivial",
-                sum(at_large.cpu_ms.values()),
-                "ms",
-                sum(trivial.cpu_ms.values()),
-                "healthz",
-                note=cpu_note(at_large),
-            ),
+            cpu_row(
+                NAME, f"{label} CPU per request at {big} vs trivial", at_large, trivial, "healthz"
+            ),  # fmt: skip
             Row(
                 NAME,
                 f"{label} req/s at {big} vs trivial",
