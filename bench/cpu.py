@@ -55,21 +55,27 @@ class Meter:
     groups: dict[int, str] = field(default_factory=dict)
 
     def __call__(self) -> dict[str, float]:
-        totals: dict[str, float] = defaultdict(float)
+        """CPU seconds so far by "part/pid" (a process that started since counts whole)."""
+        totals: dict[str, float] = {}
         backends = backend_pids(self.database)
         for pid, (group, seconds) in process_times().items():
             if group in self.groups:
-                totals[self.groups[group]] += seconds
+                totals[f"{self.groups[group]}/{pid}"] = seconds
             elif pid in backends:
-                totals["postgres"] += seconds
-        return dict(totals)
+                totals[f"postgres/{pid}"] = seconds
+        return totals
 
 
 def per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict:
-    """Milliseconds of CPU per request, by part (parts seen at either end)."""
+    """Milliseconds of CPU per request, by part.
+
+    Keys are "part" or "part/pid": each process counts what it used between the two
+    readings (all of it if it started in between: PostgreSQL backends come and go
+    with the web workers' connections); one that ended in between is not counted.
+    """
     if not requests:
         return {}
-    return {
-        part: round((after.get(part, 0.0) - before.get(part, 0.0)) * 1000 / requests, 3)
-        for part in sorted(set(before) | set(after))
-    }
+    parts: dict[str, float] = defaultdict(float)
+    for key, seconds in after.items():
+        parts[key.split("/")[0]] += seconds - before.get(key, 0.0)
+    return {part: round(total * 1000 / requests, 3) for part, total in sorted(parts.items())}

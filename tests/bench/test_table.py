@@ -82,9 +82,10 @@ def test_commits_count_explicit_ones_and_writes_in_autocommit():
 def test_cpu_per_request_by_part_in_milliseconds():
     from bench.cpu import per_request
 
-    before = {"web": 1.0, "postgres": 2.0}
-    after = {"web": 3.0, "postgres": 2.5, "delivery": 0.1}
-    assert per_request(before, after, 1000) == {"delivery": 0.1, "postgres": 0.5, "web": 2.0}
+    before = {"web/10": 1.0, "web/11": 1.0, "postgres/20": 2.0, "postgres/21": 9.0}
+    # postgres/21 ended (not counted), postgres/22 started (counted whole).
+    after = {"web/10": 2.0, "web/11": 2.0, "postgres/20": 2.5, "postgres/22": 0.25}
+    assert per_request(before, after, 1000) == {"postgres": 0.75, "web": 2.0}
     assert per_request(before, after, 0) == {}
 
 
