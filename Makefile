@@ -40,5 +40,38 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# --- Benchmarks (long; not part of `make test`): see bench/README.md ---------------------
+BENCH_RUN := $(PY) -m
+.PHONY: bench-tools bench-quick bench-webhooks bench-ride-create bench-pool bench-slow-vendor bench-conversations
+
+bench-tools: $(VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing wrk (the load generator)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not answering on 127.0.0.1:5432"; exit 1; }
+
+bench: bench-tools
+	$(BENCH_RUN) bench
+
+bench-quick: bench-tools
+	BENCH_QUICK=1 $(BENCH_RUN) bench
+
+bench-webhooks: bench-tools
+	$(BENCH_RUN) bench.webhooks
+
+bench-ride-create: bench-tools
+	$(BENCH_RUN) bench.ride_create
+
+bench-pool: bench-tools
+	$(BENCH_RUN) bench.pool
+
+bench-slow-vendor: bench-tools
+	$(BENCH_RUN) bench.slow_vendor
+
+bench-conversations: bench-tools
+	$(BENCH_RUN) bench.conversations
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from providers.models import Direction, Message, ProxyNumber, Service
@@ -30,12 +30,12 @@ def ride_for_inbound(
     Allocation guarantees at most one per number and phone, across both roles.
     """
     open_here = rides_open(now=now).filter(proxy=proxy).select_related("customer", "driver")
+    # One query for both roles: a text or call from a driver used to cost two. The
+    # joins select_related makes anyway carry both phones.
+    either = Q(customer__phone=sender) | Q(driver__phone=sender)
     # No ORDER BY: with LIMIT it could tempt the planner into walking the primary key.
-    for role in ("customer", "driver"):
-        found = list(open_here.filter(**{f"{role}__phone": sender}).order_by()[:1])
-        if found:
-            return found[0]
-    return None
+    found = list(open_here.filter(either).order_by()[:1])
+    return found[0] if found else None
 
 
 def ride_open_counts(*, proxy_ids: list[int], now: datetime | None = None) -> dict[int, int]:

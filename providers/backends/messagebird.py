@@ -57,6 +57,9 @@ class TimeoutHttpClient:
         self.endpoint = endpoint.rstrip("/") + "/"
         self.access_key = access_key
         self.timeout = timeout
+        # One session per client: the connection to the vendor (TLS in production) stays
+        # open from one text to the next instead of being set up for each.
+        self.session = requests.Session()
 
     def request(
         self,
@@ -74,11 +77,11 @@ class TimeoutHttpClient:
         url = urljoin(self.endpoint, path)
         try:
             if method == "GET":
-                response = requests.get(
+                response = self.session.get(
                     url, headers=headers, params=params or {}, timeout=self.timeout
                 )
             else:
-                response = requests.request(
+                response = self.session.request(
                     method,
                     url,
                     headers=headers,

@@ -1,0 +1,109 @@
+"""A local stand-in for MessageBird's REST API: `POST /messages` answers 201 with JSON.
+
+Threaded (one thread per connection), so it holds many slow answers at once; with
+`--delay 2` every answer waits two seconds, like a vendor having a bad day.
+`GET /stats` tells how many messages it accepted. Loopback only.
+
+    python -m bench.stub_vendor --port 8099 --delay 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class StubState:
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.accepted = 0
+        self.lock = threading.Lock()
+        self.ids = itertools.count(1)
+
+
+def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass  # one line per request would cost more than the stub itself
+
+        def _answer(self, status: int, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if self.path.rstrip("/") != "/messages":
+                self._answer(404, {"errors": [{"code": 20, "description": "not found"}]})
+                return
+            if state.delay:
+                time.sleep(state.delay)
+            try:
+                params = json.loads(raw or b"{}")
+            except ValueError:
+                params = {}
+            with state.lock:
+                state.accepted += 1
+                message_id = f"bench{next(state.ids):012d}"
+            recipients = str(params.get("recipients", "")).split(",")
+            self._answer(
+                201,
+                {
+                    "id": message_id,
+                    "href": f"http://127.0.0.1/messages/{message_id}",
+                    "direction": "mt",
+                    "type": "sms",
+                    "originator": params.get("originator"),
+                    "body": params.get("body"),
+                    "recipients": {
+                        "totalCount": len(recipients),
+                        "totalSentCount": len(recipients),
+                        "items": [{"recipient": int(r), "status": "sent"} for r in recipients if r],
+                    },
+                },
+            )
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == "/stats":
+                with state.lock:
+                    self._answer(200, {"accepted": state.accepted, "delay": state.delay})
+                return
+            self._answer(404, {})
+
+    return Handler
+
+
+class StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # the listen backlog: many senders connect at once
+
+
+def serve(*, port: int, delay: float) -> None:
+    state = StubState(delay)
+    server = StubServer(("127.0.0.1", port), make_handler(state))
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args()
+    serve(port=args.port, delay=args.delay)
+
+
+if __name__ == "__main__":
+    main()
