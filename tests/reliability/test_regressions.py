@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import InterfaceError, OperationalError
 
 from providers.models import Message, SeenSignature
 from tests.signing import messagebird_signature
@@ -153,8 +154,16 @@ def test_the_sweep_loop_outlives_a_database_error(monkeypatch, capsys):
     assert "outbox: 2 message(s) enqueued" in capsys.readouterr().out
 
 
-def test_the_delivery_worker_outlives_a_database_error(monkeypatch):
-    from django.db import OperationalError
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("the database system is shutting down"),
+        # What psycopg raises on the next use of a connection the server dropped.
+        InterfaceError("connection already closed"),
+    ],
+    ids=["operational", "interface"],
+)
+def test_the_delivery_worker_outlives_a_database_error(monkeypatch, error):
     from django_tasks_db.management.commands import db_worker
 
     from providers.management.commands.delivery_worker import ResilientWorker
@@ -164,7 +173,7 @@ def test_the_delivery_worker_outlives_a_database_error(monkeypatch):
     def run_once(self):
         runs.append(self.worker_id)
         if len(runs) == 1:
-            raise OperationalError("the database system is shutting down")
+            raise error
 
     monkeypatch.setattr(db_worker.Worker, "run", run_once)
     ResilientWorker(

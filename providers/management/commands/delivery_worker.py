@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from django.db import DatabaseError, connections
+from django.db import Error as DatabaseFailure
+from django.db import connections
 from django_tasks_db.management.commands import db_worker
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ class ResilientWorker(db_worker.Worker):
             try:
                 super().run()
                 return
-            except DatabaseError as err:
+            # django.db.Error, not DatabaseError: a connection the server dropped surfaces
+            # as InterfaceError ("connection already closed"), a sibling class.
+            except DatabaseFailure as err:
                 logger.warning(
                     "database unavailable (%s); retrying in %.1fs", type(err).__name__, pause
                 )
