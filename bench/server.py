@@ -1,5 +1,5 @@
 """The production server as the README's "Production" section runs it: gunicorn with 4
-workers, DEBUG off, PostgreSQL, the database task backend with `db_worker` processes and
+workers, DEBUG off, PostgreSQL, the database task backend with `delivery_worker` processes and
 the outbox sweeper, TLS terminated in front (`X-Forwarded-Proto`, the public URL), and
 MessageBird pointed at the local stub vendor.
 """
@@ -82,7 +82,7 @@ def start_server(
     for index in range(db_workers):
         procs.start(
             f"db_worker-{database}-{index}",
-            [PYTHON, "manage.py", "db_worker", "--no-reload", "--queue-name", "default"],
+            [PYTHON, "manage.py", "delivery_worker", "--no-reload", "--queue-name", "default"],
             env=env,
             cwd=code,
         )
