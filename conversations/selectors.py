@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from providers.models import Direction, Message, ProxyNumber, Service
+from providers.models import Message, ProxyNumber, Service
 from providers.selectors import messages_for_session
 
 from . import conf
@@ -100,16 +100,3 @@ def join_attempts_blocked(*, proxy: ProxyNumber, phone: str, now: datetime) -> b
 def conversation_code_history(*, proxy: ProxyNumber, code: str) -> Conversation | None:
     """The latest conversation that used this code on this number (for JOIN replies)."""
     return Conversation.objects.filter(proxy=proxy, code=code).order_by("-created_at").first()
-
-
-def reply_recently_sent(
-    *, proxy: ProxyNumber, recipient: str, outcome: str, since: datetime
-) -> bool:
-    """Whether this number texted this person a reply of this kind since then (the log)."""
-    return Message.objects.filter(
-        proxy=proxy,
-        direction=Direction.OUTBOUND,
-        recipient=recipient,
-        outcome=outcome,
-        created_at__gt=since,
-    ).exists()

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 
 from providers.models import ProxyNumber
 from providers.phone import mask
+from providers.selectors import reply_sent_since
 from providers.services import sms_queue
 from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
 
@@ -31,7 +32,6 @@ from .selectors import (
     conversation_other_party,
     conversation_party,
     join_attempts_blocked,
-    reply_recently_sent,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def _unprompted(
     """A reply nobody asked for, sent once per window: an auto-responder answering it
     would otherwise keep the two numbers texting each other for ever."""
     window = conf.repeat_reply_window()
-    if window and reply_recently_sent(
+    if window and reply_sent_since(
         proxy=proxy, recipient=sender, outcome=outcome, since=now - window
     ):
         return SmsDecision(

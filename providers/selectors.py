@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from django.db.models import QuerySet
 
-from .models import Message, ProxyNumber
+from .models import Direction, Message, ProxyNumber
 from .registry import get_router
 
 
@@ -26,3 +27,18 @@ def messages_for_session(*, session: str) -> QuerySet[Message]:
     return (
         Message.objects.filter(session=session).select_related("proxy").order_by("created_at", "id")
     )
+
+
+def reply_sent_since(*, proxy: ProxyNumber, recipient: str, outcome: str, since: datetime) -> bool:
+    """Whether this number texted this person a reply of this kind after `since`.
+
+    Services use it to answer unsolicited texts once per window, so an auto-responder
+    on the other end cannot keep texting back and forth with the number.
+    """
+    return Message.objects.filter(
+        proxy=proxy,
+        direction=Direction.OUTBOUND,
+        recipient=recipient,
+        outcome=outcome,
+        created_at__gt=since,
+    ).exists()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from providers.models import ProxyNumber
 from providers.phone import mask
 from providers.routing import BaseRouter
+from providers.selectors import reply_sent_since
 from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
 
 from .conf import unknown_caller_say, unknown_sender_reply, unknown_sender_reply_interval
@@ -16,7 +17,6 @@ from .selectors import (
     UNKNOWN_SENDER,
     ride_for_inbound,
     ride_open_counts,
-    unknown_sender_replied_since,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class RidesRouter(BaseRouter):
     def _unknown_sender(self, *, proxy: ProxyNumber, sender: str) -> SmsDecision:
         logger.info("SMS on %s from %s: no open ride", mask(proxy.number), mask(sender))
         since = timezone.now() - unknown_sender_reply_interval()
-        if unknown_sender_replied_since(proxy=proxy, sender=sender, since=since):
+        if reply_sent_since(proxy=proxy, recipient=sender, outcome=UNKNOWN_SENDER, since=since):
             return SmsDecision(outcome=UNKNOWN_SENDER)
         reply = OutboundSms(recipient=sender, body=unknown_sender_reply())
         return SmsDecision(messages=(reply,), outcome=UNKNOWN_SENDER)

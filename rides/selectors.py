@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from providers.models import Direction, Message, ProxyNumber, Service
+from providers.models import Message, ProxyNumber, Service
 from providers.phone import country_of
 from providers.registry import provider_aliases
 from providers.selectors import messages_for_session
@@ -90,16 +90,6 @@ def proxies_in_preference_order(
         When(country__in=countries, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
     return candidates.annotate(_local=local).order_by("-voice", "_local", "id")
-
-
-def unknown_sender_replied_since(*, proxy: ProxyNumber, sender: str, since: datetime) -> bool:
-    return Message.objects.filter(
-        created_at__gte=since,
-        direction=Direction.OUTBOUND,
-        proxy=proxy,
-        recipient=sender,
-        outcome=UNKNOWN_SENDER,
-    ).exists()
 
 
 def ride_messages(*, ride: Ride) -> QuerySet[Message]:
