@@ -186,8 +186,12 @@ def _post_signed(client, path: str, content_type: str, body: bytes, *, signed: b
     return client.generic("POST", path, body, content_type=content_type, headers=headers)
 
 
+# Accepted, malformed, refused, too large: every answer a webhook gives carries a reason.
+ANSWERS = {200, 400, 403, 413}
+
+
 def _assert_outcome(response, before: tuple[int, int]) -> None:
-    assert response.status_code < 500
+    assert response.status_code in ANSWERS
     if response.status_code >= 400:
         assert _counts() == before, "a rejected webhook wrote to the database"
     else:
@@ -300,7 +304,7 @@ def test_messagebird_voice_webhook_answers_well_formed_xml(client, pairs, mb_pro
         headers["MessageBird-Signature-JWT"] = messagebird_signature(url=f"http://testserver{path}")
     before = _fresh_counts()
     response = client.get(path, headers=headers)
-    assert response.status_code < 500
+    assert response.status_code in ANSWERS
     if response.status_code >= 400:
         assert _counts() == before
         return
