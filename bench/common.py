@@ -28,13 +28,19 @@ def scale_name(rides: int) -> str:
     return f"{rides // 1000}k" if rides < 1_000_000 else f"{rides // 1_000_000}m"
 
 
-def run_django(module: str, *args: str, database: str, timeout: float = 1800) -> dict:
+def run_django(
+    module: str,
+    *args: str,
+    database: str,
+    timeout: float = 1800,
+    vendor_url: str = "http://127.0.0.1:9",
+) -> dict:
     """Run `python -m module args` with Django set up on `database`; returns its JSON.
 
     The child runs with the production settings (DEBUG off: no query log), the
-    database task backend, and a vendor URL nobody calls (no worker runs).
+    database task backend, and by default a vendor URL nobody calls (no worker runs).
     """
-    env = production_env(database=database, vendor_url="http://127.0.0.1:9")
+    env = production_env(database=database, vendor_url=vendor_url)
     completed = subprocess.run(
         [PYTHON, "-m", module, *args],
         cwd=ROOT,

@@ -1,0 +1,138 @@
+"""Where one webhook's CPU goes: cProfile over signed requests through the whole stack.
+
+    python -m bench.profile [sms|voice|healthz|deliver] [COUNT]
+
+Runs on a fresh copy of the 1,000-ride history with the production settings (DEBUG
+off, the database task backend), in one process, through Django's test client (every
+middleware), after a warm-up; prints the functions with the most own and cumulative
+time. `deliver` profiles the delivery of the SMS the webhooks queued (vendor: a stub
+in a thread). Complements the wall-clock figures of `bench.webhooks`: it shows what
+a change removes even on a busy machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from .common import SMALL, child_main, log, run_django
+
+KINDS = ("sms", "voice", "healthz", "deliver")
+WARMUP = 50
+
+
+def _requests(kind: str, count: int) -> list:
+    from .data import open_rides
+    from .scenario import Session, call_events, sms_events
+
+    sessions = [Session(*row) for row in open_rides()["sessions"]]
+    tag = f"profile{time.time_ns()}"
+    if kind == "voice":
+        return list(call_events(sessions, count, tag=tag))
+    return list(sms_events(sessions, count, tag=tag))
+
+
+def _sender(kind: str):
+    from django.test import Client
+
+    from .loadgen import request_line
+
+    client = Client(HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="127.0.0.1")
+
+    def send(event) -> None:
+        if event is None:
+            response = client.get("/healthz")
+        else:
+            method, path, signature, body = request_line(event, base_url="https://127.0.0.1").split(
+                "\t"
+            )
+            if method == "POST":
+                response = client.post(
+                    path,
+                    data=body,
+                    content_type="application/x-www-form-urlencoded",
+                    HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature,
+                )
+            else:
+                response = client.get(path, HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature)
+        if response.status_code != 200:
+            raise RuntimeError(f"{kind}: HTTP {response.status_code}")
+
+    return send
+
+
+def _deliveries(count: int):
+    """Queue `count` relays, then return a function that delivers one queued message."""
+    from providers.models import Direction, Message, Status
+    from providers.services import message_deliver
+
+    send = _sender("sms")
+    for event in _requests("sms", count):
+        send(event)
+    queued = list(
+        Message.objects.filter(direction=Direction.OUTBOUND, status=Status.QUEUED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return lambda message_id: message_deliver(message_id=message_id), queued
+
+
+def profile(kind: str, count: str) -> dict:
+    import cProfile
+    import io
+    import pstats
+
+    total = int(count)
+    needed = WARMUP + 2 * total  # a warm-up, a plain pass, a profiled pass
+    if kind == "deliver":
+        work, items = _deliveries(needed)
+    elif kind == "healthz":
+        work, items = _sender(kind), [None] * needed
+    else:
+        work, items = _sender(kind), _requests(kind, needed)
+    for item in items[:WARMUP]:
+        work(item)
+    started = time.process_time()
+    for item in items[WARMUP : WARMUP + total]:
+        work(item)
+    cpu_ms = (time.process_time() - started) * 1000 / total
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for item in items[WARMUP + total :]:
+        work(item)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(45)
+    return {"kind": kind, "requests": total, "cpu_ms_per_request": cpu_ms, "report": out.getvalue()}
+
+
+def main() -> None:
+    from .procs import running, stub_vendor
+    from .scenario import prepared_rides
+
+    kind = sys.argv[1] if len(sys.argv) > 1 else "sms"
+    count = sys.argv[2] if len(sys.argv) > 2 else "500"
+    if kind not in KINDS:
+        raise SystemExit(f"kind must be one of {', '.join(KINDS)}")
+    database, _ = prepared_rides(SMALL, copy="profile")
+    log(f"profiling {count} {kind} on {database} ...")
+    with running() as procs:
+        vendor = stub_vendor(procs)
+        result = run_django(
+            "bench.profile", "child", kind, count, database=database, vendor_url=vendor
+        )
+    print(result["report"])
+    print(
+        f"{result['kind']}: {result['cpu_ms_per_request']:.2f} ms CPU per request in this "
+        f"process (without the profiler; the test client's share included), "
+        f"{result['requests']} requests"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        child_main({"child": profile})
+    else:
+        main()
