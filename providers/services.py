@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from .db import insert_unless_duplicate
 from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
 from .phone import country_of, mask, redact, to_e164
@@ -85,19 +85,19 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
     # Inside the webhook's transaction no savepoint of its own: nobody carries on after
     # a failure here, and a savepoint is two more statements on every text.
     with transaction.atomic(savepoint=False):
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    direction=Direction.INBOUND,
-                    kind=Kind.SMS,
-                    provider=inbound.provider,
-                    vendor_id=inbound.vendor_id,
-                    sender=inbound.sender,
-                    recipient=inbound.recipient,
-                    body=inbound.text,
-                    status=Status.RECEIVED,
-                )
-        except IntegrityError:
+        message = Message(
+            direction=Direction.INBOUND,
+            kind=Kind.SMS,
+            provider=inbound.provider,
+            vendor_id=inbound.vendor_id,
+            sender=inbound.sender,
+            recipient=inbound.recipient,
+            body=inbound.text,
+            status=Status.RECEIVED,
+        )
+        # A redelivery collides on the (provider, vendor id) constraint; ON CONFLICT DO
+        # NOTHING tells so in the same statement, without a savepoint around it.
+        if not insert_unless_duplicate(message):
             logger.info("duplicate %s SMS %s ignored", inbound.provider, inbound.vendor_id)
             existing = Message.objects.get(
                 provider=inbound.provider,
@@ -160,28 +160,26 @@ def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
             action, session = CallAction.say(UNKNOWN_NUMBER_SAY), ""
             outcome = "not_in_pool" if proxy is None else "voice_off"
         transfer = action.kind == CallActionKind.TRANSFER
-        try:
-            with transaction.atomic():
-                Message.objects.create(
-                    direction=Direction.INBOUND,
-                    kind=Kind.CALL,
-                    provider=inbound.provider,
-                    vendor_id=inbound.vendor_id,
-                    proxy=proxy,
-                    sender=inbound.caller,
-                    recipient=inbound.recipient,
-                    body="" if transfer else action.text,
-                    status=(
-                        Status.TRANSFERRED
-                        if transfer
-                        else (Status.ANSWERED if routed else Status.UNROUTED)
-                    ),
-                    outcome=outcome,
-                    session=session,
-                )
-        except IntegrityError:
-            # The vendor asked again for the same call: same answer, logged once.
-            pass
+        # The vendor asking again for the same call gets the same answer, logged once.
+        insert_unless_duplicate(
+            Message(
+                direction=Direction.INBOUND,
+                kind=Kind.CALL,
+                provider=inbound.provider,
+                vendor_id=inbound.vendor_id,
+                proxy=proxy,
+                sender=inbound.caller,
+                recipient=inbound.recipient,
+                body="" if transfer else action.text,
+                status=(
+                    Status.TRANSFERRED
+                    if transfer
+                    else (Status.ANSWERED if routed else Status.UNROUTED)
+                ),
+                outcome=outcome,
+                session=session,
+            )
+        )
         logger.info(
             "call on %s from %s: %s", mask(inbound.recipient), mask(inbound.caller), outcome or "-"
         )
@@ -223,22 +221,9 @@ def delivery_enqueue(*, message_id: int, run_after: datetime | None = None) -> N
 
 def message_deliver(*, message_id: int) -> str:
     """One delivery attempt of a queued outbound SMS. Returns the resulting status."""
-    now = timezone.now()
-    lease = timedelta(seconds=_delivery_settings()["SENDING_LEASE_SECONDS"])
-    claimed = (
-        # Claimed by one worker only: the status moves in one conditional UPDATE.
-        Message.objects.filter(
-            pk=message_id, direction=Direction.OUTBOUND, status=Status.QUEUED
-        ).update(
-            status=Status.SENDING,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + lease,
-            updated_at=now,
-        )
-    )
-    if not claimed:
+    message = _delivery_claim(message_id=message_id)
+    if message is None:
         return "skipped"
-    message = Message.objects.get(pk=message_id)
     try:
         sent = get_provider(message.provider).send_sms(
             sender=message.sender, recipient=message.recipient, body=message.body
@@ -271,6 +256,35 @@ def message_deliver(*, message_id: int) -> str:
         updated_at=timezone.now(),
     )
     return Status.SENT
+
+
+_CLAIM_SQL = """
+    UPDATE {table} SET status = %s, attempts = attempts + 1, next_attempt_at = %s,
+        updated_at = %s
+    WHERE id = %s AND direction = %s AND status = %s
+    RETURNING id, provider, sender, recipient, body, attempts
+"""
+
+
+def _delivery_claim(*, message_id: int) -> Message | None:
+    """Move a queued outbound SMS to `sending` under a lease; None if it was not queued.
+
+    Claimed by one worker only: the status moves in one conditional UPDATE, which also
+    returns what the send needs (one statement, where an update and a get are two).
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=_delivery_settings()["SENDING_LEASE_SECONDS"])
+    ops = connection.ops
+    sql = _CLAIM_SQL.format(table=ops.quote_name(Message._meta.db_table))
+    params = [
+        Status.SENDING,
+        ops.adapt_datetimefield_value(now + lease),
+        ops.adapt_datetimefield_value(now),
+        message_id,
+        Direction.OUTBOUND,
+        Status.QUEUED,
+    ]
+    return next(iter(Message.objects.raw(sql, params)), None)
 
 
 def _delivery_failed(

@@ -22,7 +22,6 @@ from xml.sax.saxutils import escape, quoteattr
 
 import messagebird
 import requests
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from messagebird.client import USER_AGENT, ErrorException
@@ -168,13 +167,11 @@ class MessageBirdProvider(BaseProvider):
         jti = claims.get("jti")
         if not jti or not isinstance(jti, str):
             raise WebhookValidationError("signature has no jti claim")
+        from ..db import insert_unless_duplicate
         from ..models import SeenSignature
 
-        try:
-            with transaction.atomic():
-                SeenSignature.objects.create(jti=jti[:255])
-        except IntegrityError as err:
-            raise WebhookValidationError("signature was already used (replay)") from err
+        if not insert_unless_duplicate(SeenSignature(jti=jti[:255])):
+            raise WebhookValidationError("signature was already used (replay)")
 
     # --- inbound SMS ------------------------------------------------------------------
     def parse_sms_webhook(self, request: HttpRequest, *, token: str | None = None) -> InboundSms:

@@ -1,0 +1,100 @@
+"""What a relayed text and a transferred call cost the database, statement by statement.
+
+Statement counts, not timings: they do not depend on the machine, and each statement
+is a round trip and a share of the database's CPU on the webhook path (bench/ has the
+timings). A change that adds one fails here and says which.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from providers.models import Direction, Message, SeenSignature, Status
+from tests.signing import messagebird_signature
+
+from .conftest import get_messagebird_call, post_messagebird_sms
+from .test_routing import make_ride
+
+# Real transactions: the webhook's own BEGIN/COMMIT, no test savepoint around it.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SMS = {"originator": "14155550123", "recipient": "12065550100", "payload": "Here", "id": "in-1"}
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """Each statement as 'VERB table', transaction control left out."""
+    out = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        verb = sql.split(None, 1)[0].upper()
+        if verb in ("BEGIN", "COMMIT", "ROLLBACK"):
+            continue
+        table = re.search(r'(?:INTO|FROM|UPDATE)\s+"?(\w+)"?', sql)
+        out.append(f"{verb} {table.group(1) if table else ''}".strip())
+    return out
+
+
+def test_a_relayed_text_is_six_statements_and_its_delivery_two(client, vendor_apis):
+    make_ride(provider="messagebird")
+    with CaptureQueriesContext(connection) as captured:
+        response = post_messagebird_sms(client, SMS)
+    assert response.status_code == 200
+    assert statements(captured) == [
+        "INSERT providers_seensignature",  # the jti; a replay conflicts here
+        "INSERT providers_message",  # the text; a redelivery conflicts here
+        "SELECT providers_proxynumber",
+        "SELECT rides_ride",  # the sender's open ride on this number, either role
+        "UPDATE providers_message",  # the text's ride and outcome
+        "INSERT providers_message",  # the relay, queued
+        # delivery (the test settings run tasks at once, after the commit)
+        "UPDATE providers_message",  # claimed, and read back in the same statement
+        "UPDATE providers_message",  # sent
+    ]
+    assert Message.objects.get(direction=Direction.OUTBOUND).status == Status.SENT
+
+
+def test_a_transferred_call_is_four_statements(client):
+    make_ride(provider="messagebird")
+    with CaptureQueriesContext(connection) as captured:
+        response = get_messagebird_call(client, source="14155550123", destination="12065550100")
+    assert response.status_code == 200
+    assert statements(captured) == [
+        "INSERT providers_seensignature",
+        "SELECT providers_proxynumber",
+        "SELECT rides_ride",
+        "INSERT providers_message",
+    ]
+
+
+def test_a_redelivered_text_stops_at_its_insert_without_a_savepoint(client, vendor_apis):
+    make_ride(provider="messagebird")
+    assert post_messagebird_sms(client, SMS).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = post_messagebird_sms(client, SMS)  # same vendor id, new signature
+    assert response.status_code == 200
+    assert statements(captured) == [
+        "INSERT providers_seensignature",
+        "INSERT providers_message",  # conflicts: nothing inserted
+        "SELECT providers_message",  # the first one, for the log line and the caller
+    ]
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
+    assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
+    assert SeenSignature.objects.count() == 2
+
+
+def test_a_replayed_signature_is_refused_in_one_statement_and_leaves_nothing(client):
+    make_ride(provider="messagebird")
+    query = "source=14155550123&destination=12065550100&callID=c1"
+    url = f"http://testserver/webhooks/messagebird/voice/?{query}"
+    signature = messagebird_signature(url=url)
+    assert client.get(url, HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature)
+    assert response.status_code == 403
+    assert statements(captured) == ["INSERT providers_seensignature"]
+    assert SeenSignature.objects.count() == 1
+    assert Message.objects.count() == 1
