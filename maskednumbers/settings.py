@@ -231,6 +231,8 @@ MASKED_NUMBERS_DELIVERY = {
     "BACKOFF_MAX_SECONDS": float(os.environ.get("MASKED_NUMBERS_BACKOFF_MAX", "900")),
     # A message in `sending` for longer than this is assumed lost with its worker.
     "SENDING_LEASE_SECONDS": float(os.environ.get("MASKED_NUMBERS_SENDING_LEASE", "120")),
+    # Finished delivery task rows (database backend) are deleted by the sweep after this.
+    "TASK_RESULTS_KEPT_HOURS": float(os.environ.get("MASKED_NUMBERS_TASK_RESULTS_KEPT", "24")),
 }
 
 # MessageBird signatures: how long a seen `jti` is remembered against replay.

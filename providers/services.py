@@ -430,6 +430,28 @@ def proxy_number_retire(*, proxy: ProxyNumber) -> bool:
     return bool(retired)
 
 
+def delivery_tasks_prune(*, now: datetime | None = None, batch: int = 10_000) -> int:
+    """Delete finished delivery task rows older than the configured age; returns how many.
+
+    One row per delivery attempt would otherwise pile up for ever. The message log
+    keeps what matters (status, attempts, last error); the task row is only the queue's
+    bookkeeping. At most `batch` rows per call, so a sweep never holds a long lock.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    if not _tasks_in_this_database():
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(
+        hours=_delivery_settings()["TASK_RESULTS_KEPT_HOURS"]
+    )
+    old = DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).order_by()
+    ids = list(old.values_list("pk", flat=True)[:batch])
+    if not ids:
+        return 0
+    deleted, _ = DBTaskResult.objects.filter(pk__in=ids).delete()
+    return deleted
+
+
 def seen_signatures_prune(*, now: datetime | None = None) -> int:
     """Forget signature ids older than the replay window (their JWTs expired long ago)."""
     cutoff = (now or timezone.now()) - timedelta(

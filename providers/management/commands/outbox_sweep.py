@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from providers.services import outbox_sweep, seen_signatures_prune
+from providers.services import delivery_tasks_prune, outbox_sweep, seen_signatures_prune
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Re-enqueue outbound messages the task queue lost (worker killed mid-send, "
-        "retries due). Run with --loop beside the delivery_worker processes."
+        "retries due), and forget old signature ids and finished delivery tasks. "
+        "Run with --loop beside the delivery_worker processes."
     )
 
     def add_arguments(self, parser) -> None:
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             try:
                 count = outbox_sweep()
                 seen_signatures_prune()
+                delivery_tasks_prune()
             except DatabaseError:
                 if not loop:
                     raise
