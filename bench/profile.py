@@ -17,7 +17,7 @@ import time
 
 from .common import SMALL, child_main, log, run_django
 
-KINDS = ("sms", "voice", "healthz", "deliver")
+KINDS = ("sms", "voice", "healthz", "deliver", "worker")
 WARMUP = 50
 
 
@@ -77,13 +77,54 @@ def _deliveries(count: int):
     return lambda message_id: message_deliver(message_id=message_id), queued
 
 
+def _worker_runs(count: int):
+    """Queue `count` relays (each with its task row), then run `delivery_worker` on them."""
+    from providers.management.commands.delivery_worker import ResilientWorker
+
+    from django.db import connection
+
+    send = _sender("sms")
+    for event in _requests("sms", count):
+        send(event)
+    if connection.vendor == "postgresql":
+        # Statistics as autovacuum keeps them (see providers' queue-table migration).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE django_tasks_database_dbtaskresult")
+
+    def run(batch_size: int) -> None:
+        ResilientWorker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=batch_size,
+            worker_id="profile",
+            excluded_queue_names=[],
+        ).run()
+
+    return run
+
+
 def profile(kind: str, count: str) -> dict:
     import cProfile
-    import io
-    import pstats
 
     total = int(count)
     needed = WARMUP + 2 * total  # a warm-up, a plain pass, a profiled pass
+    if kind == "worker":
+        # The whole loop of a delivery worker: claim the task, deliver, record the result.
+        run = _worker_runs(needed)
+        work, items = run, [WARMUP, total, total]
+        for item in items[:1]:
+            work(item)
+        started = time.process_time()
+        work(total)
+        cpu_ms = (time.process_time() - started) * 1000 / total
+        profiler = cProfile.Profile()
+        profiler.enable()
+        work(total)
+        profiler.disable()
+        return _report(kind, total, cpu_ms, profiler)
     if kind == "deliver":
         work, items = _deliveries(needed)
     elif kind == "healthz":
@@ -101,6 +142,13 @@ def profile(kind: str, count: str) -> dict:
     for item in items[WARMUP + total :]:
         work(item)
     profiler.disable()
+    return _report(kind, total, cpu_ms, profiler)
+
+
+def _report(kind: str, total: int, cpu_ms: float, profiler) -> dict:
+    import io
+    import pstats
+
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(25)
