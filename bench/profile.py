@@ -79,9 +79,9 @@ def _deliveries(count: int):
 
 def _worker_runs(count: int):
     """Queue `count` relays (each with its task row), then run `delivery_worker` on them."""
-    from providers.management.commands.delivery_worker import ResilientWorker
-
     from django.db import connection
+
+    from providers.management.commands.delivery_worker import ResilientWorker
 
     send = _sender("sms")
     for event in _requests("sms", count):

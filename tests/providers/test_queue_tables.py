@@ -18,4 +18,3 @@ def test_queue_tables_are_analyzed_after_a_fixed_number_of_changes(table):
     assert "autovacuum_analyze_scale_factor=0" in options
     assert "autovacuum_analyze_threshold=2000" in options
     assert "autovacuum_vacuum_threshold=2000" in options
-
