@@ -8,6 +8,7 @@ from django.core.management import call_command
 from providers.models import Direction, Message, Status
 from tests.factories import proxy_number
 from tests.providers.vendors import fixture_bytes, flowroute_accepts
+from tests.reliability.conftest import requires_postgres
 from tests.signing import flowroute_callback_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,3 +87,57 @@ def test_pruning_does_nothing_without_database_tasks():
     from providers.services import delivery_tasks_prune
 
     assert delivery_tasks_prune() == 0
+
+
+@pytest.fixture
+def restore_health_checks():
+    from django.db import connections
+
+    saved = [
+        (c, dict(c.settings_dict), c.health_check_enabled)
+        for c in connections.all(initialized_only=False)
+    ]
+    yield
+    for conn, settings_dict, enabled in saved:
+        conn.settings_dict.update(settings_dict)
+        conn.health_check_enabled = enabled
+        conn.close()
+
+
+@requires_postgres
+def test_the_worker_skips_the_health_check_and_survives_a_connection_the_server_killed(
+    mocked_responses, database_tasks, restore_health_checks, settings
+):
+    """No SELECT 1 before each task; a dead connection is an error the worker waits out."""
+    import psycopg2
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from providers.services import sms_queue
+
+    flowroute_accepts(mocked_responses)
+    proxy = proxy_number(number="+12065550150", provider="flowroute", voice=False)
+    message = sms_queue(proxy=proxy, recipient="+14155550123", body="hi")
+    # A persistent connection, as in production (the test settings close it each time).
+    connection.close()
+    connection.settings_dict["CONN_MAX_AGE"] = 600
+    connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    killer = psycopg2.connect(
+        **{k: v for k, v in params.items() if k in ("dbname", "user", "host", "port")}
+    )
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        killer.close()
+
+    with CaptureQueriesContext(connection) as captured:
+        call_command("delivery_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+    assert connection.health_check_enabled is False
+    assert not [q for q in captured.captured_queries if q["sql"].strip() == "SELECT 1"]
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Status.SENT, 1)
