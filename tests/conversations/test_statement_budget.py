@@ -1,0 +1,75 @@
+"""What START, JOIN and a relayed text cost the database (see tests/rides' twin)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from providers.models import Direction, Message
+from tests.factories import conversations_number
+from tests.factories import conversations_person as person
+from tests.rides.conftest import MESSAGEBIRD_MESSAGES, post_messagebird_sms
+from tests.rides.test_statement_budget import statements
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_ids = itertools.count(1)
+WEBHOOK = [
+    "INSERT providers_seensignature",
+    "INSERT providers_message",
+    "SELECT providers_proxynumber",  # the number
+    "SELECT providers_proxynumber",  # is the sender a pool number? (loop guard)
+    "SELECT conversations_conversation",  # the sender's lapsed conversations here
+    "SELECT conversations_conversation",  # the sender's open one
+]
+DELIVERY = ["UPDATE providers_message", "UPDATE providers_message"]
+
+
+@pytest.fixture
+def texting(client, mocked_responses):
+    mocked_responses.add(responses.POST, MESSAGEBIRD_MESSAGES, json={"id": "mb-1"}, status=201)
+    proxy = conversations_number(provider="messagebird")
+
+    def text(sender: str, body: str) -> list[str]:
+        fields = {
+            "originator": sender.lstrip("+"),
+            "recipient": proxy.number.lstrip("+"),
+            "payload": body,
+            "id": f"in-{next(_ids)}",
+        }
+        with CaptureQueriesContext(connection) as captured:
+            assert post_messagebird_sms(client, fields).status_code == 200
+        return statements(captured)
+
+    return text
+
+
+def last_code() -> str:
+    body = Message.objects.filter(direction=Direction.OUTBOUND).order_by("-id")[0].body
+    return body.split("Your code is ")[1][:6]
+
+
+def test_start_join_and_relay_use_no_savepoint_they_do_not_need(texting):
+    alice, bob = person(), person()
+    start = texting(alice, "START")
+    join = texting(bob, f"JOIN {last_code()}")
+    relay = texting(alice, "See you at 8")
+
+    assert relay == [
+        *WEBHOOK,
+        "SELECT conversations_participant",  # the other party
+        "UPDATE conversations_conversation",  # last activity
+        "UPDATE providers_message",
+        "INSERT providers_message",
+        *DELIVERY,
+    ]
+    # START and JOIN: only the savepoint around the insert that may collide (a code
+    # drawn twice, a second conversation of the same person) is left.
+    assert start.count("SAVEPOINT") == 1
+    assert join.count("SAVEPOINT") == 1
+    assert len(start) == 17
+    assert len(join) == 26
