@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .db import insert_unless_duplicate
+from .db import insert_row, insert_unless_duplicate, update_fields
 from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
 from .phone import country_of, mask, redact, to_e164
@@ -29,8 +29,20 @@ class InboundResult:
     duplicate: bool = False
 
 
+_ACTIVE_PROXY_SQL = "SELECT * FROM {table} WHERE {number} = %s AND {active} LIMIT 1"
+
+
 def _active_proxy(number: str) -> ProxyNumber | None:
-    return ProxyNumber.objects.filter(number=number, active=True).first()
+    """The pool number a text or call came in on, if it is in service."""
+    # Raw: on every text and call, and the ORM's query building costs more than the
+    # lookup (see providers/db.py). The number is unique, so LIMIT 1 takes no ORDER BY.
+    ops, meta = connection.ops, ProxyNumber._meta
+    sql = _ACTIVE_PROXY_SQL.format(
+        table=ops.quote_name(meta.db_table),
+        number=ops.quote_name(meta.get_field("number").column),
+        active=ops.quote_name(meta.get_field("active").column),
+    )
+    return next(iter(ProxyNumber.objects.raw(sql, [number])), None)
 
 
 def sms_queue(
@@ -43,7 +55,7 @@ def sms_queue(
     in_reply_to: Message | None = None,
 ) -> Message:
     """Log an outbound SMS as `queued`; it is delivered after the transaction commits."""
-    message = Message.objects.create(
+    message = Message(
         direction=Direction.OUTBOUND,
         kind=Kind.SMS,
         provider=proxy.provider,
@@ -57,6 +69,7 @@ def sms_queue(
         in_reply_to=in_reply_to,
         next_attempt_at=timezone.now(),
     )
+    insert_row(message)
     if _tasks_in_this_database():
         # The task row commits, or rolls back, with the message: no commit of its own
         # after the transaction (one fsync per webhook less), and no window in which a
@@ -112,7 +125,7 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             message.proxy = proxy
             message.status = Status.UNROUTED
             message.outcome = "not_in_pool" if proxy is None else "sms_off"
-            message.save(update_fields=["proxy", "status", "outcome", "updated_at"])
+            update_fields(message, "proxy", "status", "outcome", "updated_at")
             logger.warning(
                 "SMS from %s to %s not routed: %s",
                 mask(inbound.sender),
@@ -127,7 +140,7 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
         message.proxy = proxy
         message.session = decision.session
         message.outcome = decision.outcome
-        message.save(update_fields=["proxy", "session", "outcome", "updated_at"])
+        update_fields(message, "proxy", "session", "outcome", "updated_at")
         for outbound in decision.messages:
             sms_queue(
                 proxy=proxy,
@@ -247,14 +260,7 @@ def message_deliver(*, message_id: int) -> str:
             transient=True,
             retry_after=None,
         )
-    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
-        status=Status.SENT,
-        vendor_id=sent.vendor_id[:128],
-        sent_at=timezone.now(),
-        next_attempt_at=None,
-        last_error="",
-        updated_at=timezone.now(),
-    )
+    _delivery_sent(message_id=message.pk, vendor_id=sent.vendor_id[:128])
     return Status.SENT
 
 
@@ -271,6 +277,8 @@ def _delivery_claim(*, message_id: int) -> Message | None:
 
     Claimed by one worker only: the status moves in one conditional UPDATE, which also
     returns what the send needs (one statement, where an update and a get are two).
+    Written as SQL, as the sent update below: Django has no UPDATE … RETURNING, and
+    these run for every text (see providers/db.py on the cost of building them).
     """
     now = timezone.now()
     lease = timedelta(seconds=_delivery_settings()["SENDING_LEASE_SECONDS"])
@@ -285,6 +293,22 @@ def _delivery_claim(*, message_id: int) -> Message | None:
         Status.QUEUED,
     ]
     return next(iter(Message.objects.raw(sql, params)), None)
+
+
+_SENT_SQL = """
+    UPDATE {table} SET status = %s, vendor_id = %s, sent_at = %s, next_attempt_at = NULL,
+        last_error = '', updated_at = %s
+    WHERE id = %s AND status = %s
+"""
+
+
+def _delivery_sent(*, message_id: int, vendor_id: str) -> None:
+    """Record the vendor's acceptance; a lease the sweep took back meanwhile is left be."""
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    params = [Status.SENT, vendor_id, now, now, message_id, Status.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_SQL.format(table=ops.quote_name(Message._meta.db_table)), params)
 
 
 def _delivery_failed(

@@ -53,6 +53,11 @@ class RideStatus(models.TextChoices):
 OPEN = Q(status=RideStatus.OPEN)
 
 
+def ride_session(ride_id: int) -> str:
+    """The session name of a ride in the message log."""
+    return f"ride:{ride_id}"
+
+
 class Ride(models.Model):
     """A customer and a driver who reach each other through one proxy number.
 
@@ -104,7 +109,7 @@ class Ride(models.Model):
 
     @property
     def session(self) -> str:
-        return f"ride:{self.pk}"
+        return ride_session(self.pk)
 
     def current_status(self, now: datetime | None = None) -> str:
         """The status as of now: an `open` ride whose window has passed is expired."""
@@ -112,7 +117,3 @@ class Ride(models.Model):
         if self.status == RideStatus.OPEN and self.masking_ends_at <= now:
             return RideStatus.EXPIRED
         return self.status
-
-    def other_party_phone(self, sender: str) -> str:
-        """The number a message from `sender` goes to: the other person of the ride."""
-        return self.driver.phone if sender == self.customer.phone else self.customer.phone

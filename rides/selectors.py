@@ -3,9 +3,12 @@ open rides or one person's rides, never through the whole ride history."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db import connections
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from providers.models import Message, ProxyNumber, Service
@@ -13,7 +16,7 @@ from providers.phone import country_of
 from providers.registry import provider_aliases
 from providers.selectors import messages_for_session
 
-from .models import Customer, Driver, Ride, RideStatus
+from .models import Customer, Driver, Ride, RideStatus, ride_session
 
 UNKNOWN_SENDER = "unknown_sender"
 
@@ -22,20 +25,77 @@ def rides_open(*, now: datetime | None = None) -> QuerySet[Ride]:
     return Ride.objects.filter(status=RideStatus.OPEN, masking_ends_at__gt=now or timezone.now())
 
 
+@dataclass(frozen=True)
+class RideRoute:
+    """What routing needs of the sender's open ride: its id and both phones."""
+
+    ride_id: int
+    customer_phone: str
+    driver_phone: str
+
+    @property
+    def session(self) -> str:
+        return ride_session(self.ride_id)
+
+    def other_party_phone(self, sender: str) -> str:
+        """The number a message from `sender` goes to: the other person of the ride."""
+        return self.driver_phone if sender == self.customer_phone else self.customer_phone
+
+
+_RIDE_FOR_INBOUND_SQL = """
+    SELECT r.{ride_id}, c.{customer_phone}, d.{driver_phone}
+    FROM {ride} r
+    JOIN {customer} c ON c.{customer_pk} = r.{ride_customer}
+    JOIN {driver} d ON d.{driver_pk} = r.{ride_driver}
+    WHERE r.{ride_proxy} = %s AND r.{ride_status} = %s AND r.{ride_ends} > %s
+      AND (c.{customer_phone} = %s OR d.{driver_phone} = %s)
+    LIMIT 1
+"""
+
+
+@cache
+def _ride_for_inbound_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    return _RIDE_FOR_INBOUND_SQL.format(
+        ride=quote(Ride._meta.db_table),
+        customer=quote(Customer._meta.db_table),
+        driver=quote(Driver._meta.db_table),
+        ride_id=column(Ride, "id"),
+        ride_customer=column(Ride, "customer"),
+        ride_driver=column(Ride, "driver"),
+        ride_proxy=column(Ride, "proxy"),
+        ride_status=column(Ride, "status"),
+        ride_ends=column(Ride, "masking_ends_at"),
+        customer_pk=column(Customer, "id"),
+        customer_phone=column(Customer, "phone"),
+        driver_pk=column(Driver, "id"),
+        driver_phone=column(Driver, "phone"),
+    )
+
+
 def ride_for_inbound(
     *, proxy: ProxyNumber, sender: str, now: datetime | None = None
-) -> Ride | None:
+) -> RideRoute | None:
     """The open ride on this number that `sender` (E.164) belongs to, if any.
 
-    Allocation guarantees at most one per number and phone, across both roles.
+    Allocation guarantees at most one per number and phone, across both roles. One
+    statement for both roles, through the partial index of open rides on the number
+    (`ride_open_proxy`), then the people's primary keys. Written as SQL: it runs on
+    every text and call, and building it with the ORM cost 1.5 ms of CPU against
+    0.3 ms to run it (see providers/db.py). No ORDER BY: with LIMIT it could tempt the
+    planner into walking the primary key.
     """
-    open_here = rides_open(now=now).filter(proxy=proxy).select_related("customer", "driver")
-    # One query for both roles: a text or call from a driver used to cost two. The
-    # joins select_related makes anyway carry both phones.
-    either = Q(customer__phone=sender) | Q(driver__phone=sender)
-    # No ORDER BY: with LIMIT it could tempt the planner into walking the primary key.
-    found = list(open_here.filter(either).order_by()[:1])
-    return found[0] if found else None
+    connection = connections[Ride.objects.db]
+    now = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    params = [proxy.pk, RideStatus.OPEN, now, sender, sender]
+    with connection.cursor() as cursor:
+        cursor.execute(_ride_for_inbound_sql(connection.alias), params)
+        row = cursor.fetchone()
+    return RideRoute(*row) if row else None
 
 
 def ride_open_counts(*, proxy_ids: list[int], now: datetime | None = None) -> dict[int, int]:
