@@ -93,6 +93,8 @@ def _close_lapsed(
         (State.ACTIVE, EndReason.IDLE),
     ):
         candidates = [c for c in lapsed if c.state == state]
+        if not candidates:
+            continue  # nothing to lock; building the empty query costs more than a lookup
         ids = _finish(
             conversations=Conversation.objects.filter(
                 pk__in=[c.pk for c in candidates], state=state, expires_at__lte=now
@@ -146,7 +148,8 @@ def conversation_sms_receive(
             return conversation_relay(conversation=conversation, sender=sender, text=text, now=now)
         match command:
             case Start():
-                return conversation_start(proxy=proxy, sender=sender, now=now)
+                # Lapsed ones closed and the open one looked up above, in this transaction.
+                return _start(proxy=proxy, sender=sender, now=now, current=conversation)
             case Join(code=code):
                 return conversation_join(proxy=proxy, sender=sender, code=code, now=now)
             case End(code=code):
@@ -235,36 +238,49 @@ def conversation_start(
     now = now or clock.now()
     with transaction.atomic(savepoint=False):
         _close_lapsed(proxy=proxy, phone=sender, now=now)
-        for _ in range(CODE_ATTEMPTS):
+        current = conversation_open_for(proxy=proxy, phone=sender, now=now)
+        return _start(proxy=proxy, sender=sender, now=now, current=current)
+
+
+def _start(
+    *, proxy: ProxyNumber, sender: str, now: datetime, current: Conversation | None
+) -> SmsDecision:
+    """START, once the sender's lapsed conversations here are closed and `current` is
+    their open one (None: not in one). Inside a transaction."""
+    for attempt in range(CODE_ATTEMPTS):
+        if attempt:
+            # After a collision: the sender may have started one concurrently.
             current = conversation_open_for(proxy=proxy, phone=sender, now=now)
-            if current is not None:
-                return _already_in(proxy=proxy, sender=sender, current=current, now=now)
-            code = code_generate()
+        if current is not None:
+            return _already_in(proxy=proxy, sender=sender, current=current, now=now)
+        code = code_generate()
+        try:
+            with transaction.atomic():
+                conversation = Conversation.objects.create(
+                    proxy=proxy,
+                    code=code,
+                    state=State.PENDING,
+                    created_at=now,
+                    last_activity_at=now,
+                    expires_at=now + conf.code_ttl(),
+                )
+                _participant_add(
+                    conversation=conversation, phone=sender, role=Role.STARTER, now=now
+                )
+        except IntegrityError:
+            # The code is held on this number, or the sender started one concurrently
+            # (seen on the next round). A conversation that holds the code but has
+            # lapsed is closed here, so the code is free again; a new one is drawn.
+            # (Closing lapsed holders only on a collision saves a lookup per START.)
             _close_lapsed(proxy=proxy, code=code, now=now)
-            try:
-                with transaction.atomic():
-                    conversation = Conversation.objects.create(
-                        proxy=proxy,
-                        code=code,
-                        state=State.PENDING,
-                        created_at=now,
-                        last_activity_at=now,
-                        expires_at=now + conf.code_ttl(),
-                    )
-                    _participant_add(
-                        conversation=conversation, phone=sender, role=Role.STARTER, now=now
-                    )
-            except IntegrityError:
-                # Either the sender started one concurrently (seen on the next round)
-                # or the code is taken on this number (a new one is drawn).
-                continue
-            logger.info("conversation %s started on %s", conversation.pk, mask(proxy.number))
-            return _reply(
-                sender,
-                replies.started(code=code, number=proxy.number),
-                outcome="started",
-                conversation=conversation,
-            )
+            continue
+        logger.info("conversation %s started on %s", conversation.pk, mask(proxy.number))
+        return _reply(
+            sender,
+            replies.started(code=code, number=proxy.number),
+            outcome="started",
+            conversation=conversation,
+        )
     raise RuntimeError(f"no free conversation code after {CODE_ATTEMPTS} attempts")
 
 

@@ -129,6 +129,18 @@ def test_a_colliding_code_is_drawn_again(number, monkeypatch):
     assert start(number, person()) == "BBBBBB"
 
 
+def test_a_code_held_by_a_lapsed_conversation_is_freed_when_it_is_drawn(number, monkeypatch, clock):
+    held = conversation(proxy=number, code="AAAAAA")
+    clock.advance(hours=1)  # past the code's 30 minutes; nobody has texted since
+    monkeypatch.setattr("conversations.services.code_generate", lambda: "AAAAAA")
+
+    assert start(number, person()) == "AAAAAA"
+
+    held.refresh_from_db()
+    assert (held.state, held.end_reason) == (State.ENDED, EndReason.CODE_EXPIRED)
+    assert Conversation.objects.filter(code="AAAAAA", state=State.PENDING).count() == 1
+
+
 def test_the_same_code_may_be_open_on_two_numbers(number, monkeypatch):
     conversation(proxy=number, code="CCCCCC")
     elsewhere = conversations_number()
