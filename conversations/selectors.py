@@ -20,6 +20,10 @@ def conversation_open_for(*, proxy: ProxyNumber, phone: str, now: datetime) -> C
             proxy=proxy,
             state__in=OPEN_STATES,
             expires_at__gt=now,
+            # The participant's own number column: the lookup starts from the partial
+            # unique index of open participations (number, phone), one row, instead of
+            # walking every open conversation of the pool (5 ms with a thousand open).
+            participants__proxy=proxy,
             participants__phone=phone,
             participants__open=True,
         )

@@ -83,7 +83,13 @@ def _close_lapsed(
     if proxy is not None:
         due = due.filter(proxy=proxy)
     if phone is not None:
-        due = due.filter(participants__phone=phone, participants__open=True)
+        mine = {"participants__phone": phone, "participants__open": True}
+        if proxy is not None:
+            # As conversation_open_for: the participation's own number column, so that
+            # the open participations' (number, phone) index can be used. One filter()
+            # call: each call on a to-many relation would join it once more.
+            mine["participants__proxy"] = proxy
+        due = due.filter(**mine)
     if code is not None:
         due = due.filter(code=code)
     lapsed = list(due.select_related("proxy"))

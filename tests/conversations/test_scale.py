@@ -1,0 +1,66 @@
+"""The sender's open conversation is found from their open participation, not by walking
+every open conversation of the number (PostgreSQL plans; bench/ has the timings)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from conversations.models import Conversation, Participant, Role, State
+from conversations.selectors import conversation_open_for
+from conversations.services import _close_lapsed
+from tests.factories import conversations_number
+from tests.reliability.conftest import requires_postgres
+
+pytestmark = [pytest.mark.django_db, requires_postgres]
+
+OPEN = 3000
+
+
+def test_the_sender_s_conversation_is_found_through_their_open_participation():
+    number = conversations_number()
+    now = timezone.now()
+    later = now + timezone.timedelta(days=7)
+    conversations = Conversation.objects.bulk_create(
+        Conversation(
+            proxy=number,
+            code=f"C{i:05d}",
+            state=State.ACTIVE,
+            created_at=now,
+            joined_at=now,
+            last_activity_at=now,
+            expires_at=later,
+        )
+        for i in range(OPEN)
+    )
+    Participant.objects.bulk_create(
+        Participant(
+            conversation=c, proxy=number, phone=f"+1312555{i:04d}", role=Role.STARTER, joined_at=now
+        )
+        for i, c in enumerate(conversations)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE conversations_conversation")
+        cursor.execute("ANALYZE conversations_participant")
+
+    sender = "+13125551234"
+    with CaptureQueriesContext(connection) as captured:
+        found = conversation_open_for(proxy=number, phone=sender, now=now)
+    assert found == conversations[1234]
+
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE) " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "participant_one_open_per_number" in plan, plan
+    assert "Rows Removed by" not in plan, plan
+
+
+def test_closing_the_sender_s_lapsed_conversations_joins_their_participations_once():
+    number = conversations_number()
+    with CaptureQueriesContext(connection) as captured:
+        _close_lapsed(proxy=number, phone="+13125551234", now=timezone.now())
+    (query,) = captured.captured_queries
+    assert query["sql"].count('JOIN "conversations_participant"') == 1, query["sql"]
