@@ -98,33 +98,27 @@ def profile(kind: str, count: str) -> dict:
     if kind == "worker":
         # The whole loop of a delivery worker: claim the task, deliver, record the result.
         run = _worker_runs(needed)
-        work, items = run, [WARMUP, total, total]
-        for item in items[:1]:
-            work(item)
-        started = time.process_time()
-        work(total)
-        cpu_ms = (time.process_time() - started) * 1000 / total
-        profiler = cProfile.Profile()
-        profiler.enable()
-        work(total)
-        profiler.disable()
-        return _report(kind, total, cpu_ms, profiler)
-    if kind == "deliver":
-        work, items = _deliveries(needed)
-    elif kind == "healthz":
-        work, items = _sender(kind), [None] * needed
+        passes = [lambda: run(WARMUP), lambda: run(total), lambda: run(total)]
     else:
-        work, items = _sender(kind), _requests(kind, needed)
-    for item in items[:WARMUP]:
-        work(item)
+        if kind == "deliver":
+            work, items = _deliveries(needed)
+        elif kind == "healthz":
+            work, items = _sender(kind), [None] * needed
+        else:
+            work, items = _sender(kind), _requests(kind, needed)
+        cuts = [(0, WARMUP), (WARMUP, WARMUP + total), (WARMUP + total, needed)]
+        passes = [
+            lambda start=start, end=end: [work(item) for item in items[start:end]]
+            for start, end in cuts
+        ]
+    warm_up, plain, profiled = passes
+    warm_up()
     started = time.process_time()
-    for item in items[WARMUP : WARMUP + total]:
-        work(item)
+    plain()
     cpu_ms = (time.process_time() - started) * 1000 / total
     profiler = cProfile.Profile()
     profiler.enable()
-    for item in items[WARMUP + total :]:
-        work(item)
+    profiled()
     profiler.disable()
     return _report(kind, total, cpu_ms, profiler)
 
