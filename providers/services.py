@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from .db import insert_row, insert_unless_duplicate, update_fields
@@ -29,19 +30,24 @@ class InboundResult:
     duplicate: bool = False
 
 
-_ACTIVE_PROXY_SQL = "SELECT * FROM {table} WHERE {number} = %s AND {active} LIMIT 1"
+_ACTIVE_PROXY_SQL = "SELECT * FROM {proxy} WHERE number = %s AND active LIMIT 1"
+
+
+@cache
+def _statement(template: str, alias: str) -> str:
+    """A statement of the webhook or delivery path with its table names quoted for the
+    database, once per process (see providers/db.py on why these are written as SQL)."""
+    quote = connections[alias].ops.quote_name
+    return template.format(
+        message=quote(Message._meta.db_table), proxy=quote(ProxyNumber._meta.db_table)
+    )
 
 
 def _active_proxy(number: str) -> ProxyNumber | None:
     """The pool number a text or call came in on, if it is in service."""
     # Raw: on every text and call, and the ORM's query building costs more than the
-    # lookup (see providers/db.py). The number is unique, so LIMIT 1 takes no ORDER BY.
-    ops, meta = connection.ops, ProxyNumber._meta
-    sql = _ACTIVE_PROXY_SQL.format(
-        table=ops.quote_name(meta.db_table),
-        number=ops.quote_name(meta.get_field("number").column),
-        active=ops.quote_name(meta.get_field("active").column),
-    )
+    # lookup. The number is unique, so LIMIT 1 takes no ORDER BY.
+    sql = _statement(_ACTIVE_PROXY_SQL, connection.alias)
     return next(iter(ProxyNumber.objects.raw(sql, [number])), None)
 
 
@@ -265,7 +271,7 @@ def message_deliver(*, message_id: int) -> str:
 
 
 _CLAIM_SQL = """
-    UPDATE {table} SET status = %s, attempts = attempts + 1, next_attempt_at = %s,
+    UPDATE {message} SET status = %s, attempts = attempts + 1, next_attempt_at = %s,
         updated_at = %s
     WHERE id = %s AND direction = %s AND status = %s
     RETURNING id, provider, sender, recipient, body, attempts
@@ -283,7 +289,7 @@ def _delivery_claim(*, message_id: int) -> Message | None:
     now = timezone.now()
     lease = timedelta(seconds=_delivery_settings()["SENDING_LEASE_SECONDS"])
     ops = connection.ops
-    sql = _CLAIM_SQL.format(table=ops.quote_name(Message._meta.db_table))
+    sql = _statement(_CLAIM_SQL, connection.alias)
     params = [
         Status.SENDING,
         ops.adapt_datetimefield_value(now + lease),
@@ -296,7 +302,7 @@ def _delivery_claim(*, message_id: int) -> Message | None:
 
 
 _SENT_SQL = """
-    UPDATE {table} SET status = %s, vendor_id = %s, sent_at = %s, next_attempt_at = NULL,
+    UPDATE {message} SET status = %s, vendor_id = %s, sent_at = %s, next_attempt_at = NULL,
         last_error = '', updated_at = %s
     WHERE id = %s AND status = %s
 """
@@ -308,7 +314,7 @@ def _delivery_sent(*, message_id: int, vendor_id: str) -> None:
     now = ops.adapt_datetimefield_value(timezone.now())
     params = [Status.SENT, vendor_id, now, now, message_id, Status.SENDING]
     with connection.cursor() as cursor:
-        cursor.execute(_SENT_SQL.format(table=ops.quote_name(Message._meta.db_table)), params)
+        cursor.execute(_statement(_SENT_SQL, connection.alias), params)
 
 
 def _delivery_failed(
