@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .common import DURATION, LARGE, ROUNDS, finish, scale_name
-from .procs import ROOT
+from .common import DURATION, LARGE, ROUNDS, finish, log, scale_name
+from .procs import PYTHON, ROOT
 from .scenario import (
     Stack,
     cpu_note,
@@ -36,11 +36,31 @@ NAME = "ab"
 KINDS = ["healthz", "sms", "voice"]
 
 
+def _interpreter(code: Path, tmp: Path) -> str:
+    """The Python to run `code` with: this one, unless `code` pins other packages, in
+    which case a new environment with exactly those (a change of database driver, say,
+    is measured with each side's own driver)."""
+    wanted = (code / "requirements.txt").read_text()
+    if wanted == (ROOT / "requirements.txt").read_text():
+        return PYTHON
+    venv = tmp / "venv"
+    log(f"{code.name}: its own packages (requirements.txt differs) ...")
+    subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "-r", str(code / "requirements.txt")],
+        check=True,
+        timeout=1800,
+    )
+    return python
+
+
 @contextlib.contextmanager
-def checkout(rev: str | None) -> Iterator[Path]:
-    """The code of `rev` in a temporary worktree, or the working tree itself for None."""
+def checkout(rev: str | None) -> Iterator[tuple[Path, str]]:
+    """The code of `rev` in a temporary worktree, or the working tree itself for None,
+    and the Python to run it with."""
     if rev is None:
-        yield ROOT
+        yield ROOT, PYTHON
         return
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         path = Path(tmp) / "code"
@@ -51,7 +71,7 @@ def checkout(rev: str | None) -> Iterator[Path]:
             timeout=120,
         )
         try:
-            yield path
+            yield path, _interpreter(path, Path(tmp))
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(path)],
@@ -67,9 +87,11 @@ def run(before: str, after: str | None = None) -> list[Row]:
     with contextlib.ExitStack() as exit_stack:
         stacks = []
         for label, rev in (("before", before), ("after", after)):
-            code = exit_stack.enter_context(checkout(rev))
+            code, python = exit_stack.enter_context(checkout(rev))
             database, _ = prepared_rides(rides, copy=label)
-            procs, url, vendor = exit_stack.enter_context(production(database, code=code))
+            procs, url, vendor = exit_stack.enter_context(
+                production(database, code=code, python=python)
+            )
             sessions = open_sessions(database)
             stacks.append(Stack(label, url, database, vendor, sessions, meter_for(procs, database)))
         results = interleaved(stacks, KINDS, rounds=ROUNDS, duration=DURATION)

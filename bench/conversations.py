@@ -14,7 +14,7 @@ import contextlib
 import itertools
 from collections.abc import Iterator
 
-import psycopg2
+import psycopg
 
 from . import db
 from .common import CONNECTIONS, DURATION, QUICK, WARMUP, finish, log, run_django, scale_name
@@ -46,7 +46,7 @@ def prepared(total: int) -> str:
 
 
 def _query(database: str, sql: str) -> list[tuple]:
-    conn = psycopg2.connect(host=db.HOST, port=db.PORT, user=db.USER, dbname=database)
+    conn = psycopg.connect(host=db.HOST, port=db.PORT, user=db.USER, dbname=database)
     try:
         with conn.cursor() as cur:
             cur.execute(sql)

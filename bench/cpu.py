@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 from . import db
 
@@ -38,7 +38,7 @@ def process_times() -> dict[int, tuple[int, float]]:
 
 
 def backend_pids(database: str) -> set[int]:
-    conn = psycopg2.connect(host=db.HOST, port=db.PORT, user=db.USER, dbname="postgres")
+    conn = psycopg.connect(host=db.HOST, port=db.PORT, user=db.USER, dbname="postgres")
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])

@@ -13,7 +13,6 @@ rides in a few minutes.
 
 from __future__ import annotations
 
-import io
 import random
 import uuid
 from array import array
@@ -87,10 +86,9 @@ def copy_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[S
     count = max_id = 0
     with connection.cursor() as cursor:
         for chunk in _chunks(rows, CHUNK):
-            buffer = io.StringIO()
-            buffer.writelines("\t".join(_text(v) for v in row) + "\n" for row in chunk)
-            buffer.seek(0)
-            cursor.cursor.copy_expert(statement, buffer)
+            text = "".join("\t".join(_text(v) for v in row) + "\n" for row in chunk)
+            with cursor.cursor.copy(statement) as copy:
+                copy.write(text)
             count += len(chunk)
             if "id" in fields:
                 max_id = max(max_id, max(row[fields.index("id")] for row in chunk))

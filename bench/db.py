@@ -15,8 +15,8 @@ import re
 import subprocess
 from collections.abc import Callable
 
-import psycopg2
-from psycopg2 import sql
+import psycopg
+from psycopg import sql
 
 from .procs import PYTHON, ROOT
 
@@ -37,7 +37,7 @@ def _check(name: str) -> str:
 
 
 def _admin():
-    conn = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname="postgres")
+    conn = psycopg.connect(host=HOST, port=PORT, user=USER, dbname="postgres")
     conn.autocommit = True
     return conn
 
@@ -110,8 +110,8 @@ def reusable(stored: dict | None, wanted: dict) -> str:
 
 def _read_meta(name: str) -> dict | None:
     try:
-        conn = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname=_check(name))
-    except psycopg2.OperationalError:
+        conn = psycopg.connect(host=HOST, port=PORT, user=USER, dbname=_check(name))
+    except psycopg.OperationalError:
         return None
     try:
         with conn.cursor() as cur:
@@ -126,7 +126,7 @@ def _read_meta(name: str) -> dict | None:
 
 
 def _write_meta(name: str, meta: dict) -> None:
-    conn = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname=_check(name))
+    conn = psycopg.connect(host=HOST, port=PORT, user=USER, dbname=_check(name))
     conn.autocommit = True
     try:
         with conn.cursor() as cur:

@@ -7,7 +7,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 from . import db
 
@@ -33,7 +33,7 @@ def memory_gib() -> float:
 
 
 def postgres_version() -> str:
-    conn = psycopg2.connect(host=db.HOST, port=db.PORT, user=db.USER, dbname="postgres")
+    conn = psycopg.connect(host=db.HOST, port=db.PORT, user=db.USER, dbname="postgres")
     try:
         with conn.cursor() as cur:
             cur.execute("SHOW server_version")

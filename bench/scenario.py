@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 from . import db
 from .common import CONNECTIONS, WARMUP, log, run_django, scale_name
 from .cpu import Meter
 from .data import RIDES_LOADER
 from .loadgen import Call, LoadResult, Sms, replay, run_wrk
-from .procs import ROOT, Procs, running, stub_vendor
+from .procs import PYTHON, ROOT, Procs, running, stub_vendor
 from .server import start_server
 from .table import Row
 
@@ -73,12 +73,12 @@ def call_events(sessions: list[Session], count: int, *, tag: str) -> Iterator[Ca
 
 @contextlib.contextmanager
 def production(
-    database: str, *, vendor_delay: float = 0.0, code: Path = ROOT
+    database: str, *, vendor_delay: float = 0.0, code: Path = ROOT, python: str = PYTHON
 ) -> Iterator[tuple[Procs, str, str]]:
     """The stub vendor and the production stack on `database`; yields (procs, url, vendor)."""
     with running() as procs:
         vendor = stub_vendor(procs, delay=vendor_delay)
-        url = start_server(procs, database=database, vendor_url=vendor, code=code)
+        url = start_server(procs, database=database, vendor_url=vendor, code=code, python=python)
         yield procs, url, vendor
 
 
@@ -226,7 +226,7 @@ def spread(results: list[LoadResult]) -> str:
 
 def outcomes(database: str) -> dict[str, int]:
     """What the inbound messages and calls of the runs did, by outcome (a sanity check)."""
-    conn = psycopg2.connect(
+    conn = psycopg.connect(
         host=db.HOST, port=db.PORT, user=db.USER, dbname=database, connect_timeout=5
     )
     try:

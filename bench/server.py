@@ -51,10 +51,12 @@ def start_server(
     web_workers: int = WEB_WORKERS,
     db_workers: int = DB_WORKERS,
     code: Path = ROOT,
+    python: str = PYTHON,
 ) -> str:
     """Start gunicorn, the delivery workers and the sweeper; returns the server's URL.
 
-    `code` is the checkout they run from (another one to compare two revisions).
+    `code` is the checkout they run from and `python` the interpreter of its packages
+    (another checkout, and its own environment, to compare two revisions).
     """
     port = free_port()
     # What the TLS proxy in front would be called; MessageBird signs that URL.
@@ -63,7 +65,7 @@ def start_server(
     procs.start(
         f"gunicorn-{database}",
         [
-            PYTHON,
+            python,
             "-m",
             "gunicorn",
             "maskednumbers.wsgi:application",
@@ -82,13 +84,13 @@ def start_server(
     for index in range(db_workers):
         procs.start(
             f"db_worker-{database}-{index}",
-            [PYTHON, "manage.py", "delivery_worker", "--no-reload", "--queue-name", "default"],
+            [python, "manage.py", "delivery_worker", "--no-reload", "--queue-name", "default"],
             env=env,
             cwd=code,
         )
     procs.start(
         f"outbox_sweep-{database}",
-        [PYTHON, "manage.py", "outbox_sweep", "--loop", "--interval", "15"],
+        [python, "manage.py", "outbox_sweep", "--loop", "--interval", "15"],
         env=env,
         cwd=code,
     )

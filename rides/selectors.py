@@ -42,13 +42,26 @@ class RideRoute:
         return self.driver_phone if sender == self.customer_phone else self.customer_phone
 
 
+# One branch per role the sender may have, each an equality on a unique index all the
+# way: the person by phone, their open ride on this number by `ride_open_customer_proxy`
+# or `ride_open_driver_proxy` (the status is written into the statement so that the
+# partial indexes match), the other person by primary key. A plan that is right for
+# every parameter, so PostgreSQL can keep one generic plan for the prepared statement
+# instead of planning it for each text (0.7-1 ms, against 0.05 ms to run it).
 _RIDE_FOR_INBOUND_SQL = """
     SELECT r.{ride_id}, c.{customer_phone}, d.{driver_phone}
-    FROM {ride} r
-    JOIN {customer} c ON c.{customer_pk} = r.{ride_customer}
+    FROM {customer} c
+    JOIN {ride} r ON r.{ride_customer} = c.{customer_pk}
     JOIN {driver} d ON d.{driver_pk} = r.{ride_driver}
-    WHERE r.{ride_proxy} = %s AND r.{ride_status} = %s AND r.{ride_ends} > %s
-      AND (c.{customer_phone} = %s OR d.{driver_phone} = %s)
+    WHERE c.{customer_phone} = %s AND r.{ride_proxy} = %s
+      AND r.{ride_status} = {open} AND r.{ride_ends} > %s
+    UNION ALL
+    SELECT r.{ride_id}, c.{customer_phone}, d.{driver_phone}
+    FROM {driver} d
+    JOIN {ride} r ON r.{ride_driver} = d.{driver_pk}
+    JOIN {customer} c ON c.{customer_pk} = r.{ride_customer}
+    WHERE d.{driver_phone} = %s AND r.{ride_proxy} = %s
+      AND r.{ride_status} = {open} AND r.{ride_ends} > %s
     LIMIT 1
 """
 
@@ -74,6 +87,8 @@ def _ride_for_inbound_sql(alias: str) -> str:
         customer_phone=column(Customer, "phone"),
         driver_pk=column(Driver, "id"),
         driver_phone=column(Driver, "phone"),
+        # A constant of the code, not input: quoted as the partial indexes spell it.
+        open=f"'{RideStatus.OPEN.value}'",
     )
 
 
@@ -83,15 +98,13 @@ def ride_for_inbound(
     """The open ride on this number that `sender` (E.164) belongs to, if any.
 
     Allocation guarantees at most one per number and phone, across both roles. One
-    statement for both roles, through the partial index of open rides on the number
-    (`ride_open_proxy`), then the people's primary keys. Written as SQL: it runs on
-    every text and call, and building it with the ORM cost 1.5 ms of CPU against
-    0.3 ms to run it (see providers/db.py). No ORDER BY: with LIMIT it could tempt the
-    planner into walking the primary key.
+    statement for both roles (see the SQL above). Written as SQL: it runs on every text
+    and call, and building it with the ORM cost 1.5 ms of CPU against 0.3 ms to run it
+    (see providers/db.py).
     """
     connection = connections[Ride.objects.db]
     now = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    params = [proxy.pk, RideStatus.OPEN, now, sender, sender]
+    params = [sender, proxy.pk, now] * 2
     with connection.cursor() as cursor:
         cursor.execute(_ride_for_inbound_sql(connection.alias), params)
         row = cursor.fetchone()

@@ -48,6 +48,7 @@ def settings_in_env(**env: str) -> dict:
         "import json; from maskednumbers import settings as s; print(json.dumps({"
         "'debug': s.DEBUG, 'providers': s.MASKED_NUMBERS_PROVIDERS, 'tasks': s.TASKS,"
         "'database': s.DATABASES['default']['ENGINE'], 'hosts': s.ALLOWED_HOSTS,"
+        "'database_options': s.DATABASES['default'].get('OPTIONS', {}),"
         "'public_url': s.MASKED_NUMBERS_PUBLIC_URL}))"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(PROJECT_ENV_PREFIXES)}
@@ -107,6 +108,37 @@ def test_production_environment_is_read_from_the_variables():
     assert conf["hosts"] == ["sms.example.com", "api.example.com"]
     assert conf["public_url"] == "https://sms.example.com"
     assert conf["tasks"]["default"]["BACKEND"].endswith("ImmediateBackend")
+
+
+def test_postgresql_prepares_repeated_statements_unless_a_pooler_forbids_it():
+    url = "postgres://app@db.example.com:5432/masked"
+
+    assert settings_in_env(DATABASE_URL=url)["database_options"] == {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+    # A pooler in transaction mode hands each transaction to another server session.
+    assert (
+        settings_in_env(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0")["database_options"]
+        == {}
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_the_ride_lookup_of_every_text_is_prepared_on_the_server():
+    from rides.selectors import ride_for_inbound
+    from tests import factories
+
+    ride = factories.ride(proxy=factories.proxy_number())
+    for _ in range(6):
+        route = ride_for_inbound(proxy=ride.proxy, sender=ride.driver.phone)
+        assert route.ride_id == ride.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("rides_ride" in statement and "UNION ALL" in statement for statement in prepared)
 
 
 def test_production_without_a_secret_key_refuses_to_start():

@@ -109,7 +109,7 @@ def test_the_worker_skips_the_health_check_and_survives_a_connection_the_server_
     mocked_responses, database_tasks, restore_health_checks, settings
 ):
     """No SELECT 1 before each task; a dead connection is an error the worker waits out."""
-    import psycopg2
+    import psycopg
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -125,7 +125,7 @@ def test_the_worker_skips_the_health_check_and_survives_a_connection_the_server_
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
     params = connection.get_connection_params()
-    killer = psycopg2.connect(
+    killer = psycopg.connect(
         **{k: v for k, v in params.items() if k in ("dbname", "user", "host", "port")}
     )
     try:

@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
-import psycopg2
+import psycopg
 import pytest
 import requests
 
@@ -174,7 +174,7 @@ class Traffic:
 
 
 def _db_rows(url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
