@@ -48,32 +48,25 @@ class RideRoute:
 # statement so that the partial indexes match), the other person by primary key. That
 # plan is right for every parameter, so the prepared statement can keep one generic plan
 # instead of being planned for each text (0.7-1 ms, against 0.05 ms to run it).
-_RIDE_FOR_INBOUND_SQL = """
+_RIDE_BRANCH_SQL = """
     SELECT r.{ride_id}, c.{customer_phone}, d.{driver_phone}
     FROM {ride} r
     JOIN {customer} c ON c.{customer_pk} = r.{ride_customer}
     JOIN {driver} d ON d.{driver_pk} = r.{ride_driver}
-    WHERE c.{customer_phone} = %s AND r.{ride_proxy} = %s
+    WHERE {sender} = %s AND r.{ride_proxy} = %s
       AND r.{ride_status} = {open} AND r.{ride_ends} > %s
-    UNION ALL
-    SELECT r.{ride_id}, c.{customer_phone}, d.{driver_phone}
-    FROM {ride} r
-    JOIN {customer} c ON c.{customer_pk} = r.{ride_customer}
-    JOIN {driver} d ON d.{driver_pk} = r.{ride_driver}
-    WHERE d.{driver_phone} = %s AND r.{ride_proxy} = %s
-      AND r.{ride_status} = {open} AND r.{ride_ends} > %s
-    LIMIT 1
 """
 
 
 @cache
 def _ride_for_inbound_sql(alias: str) -> str:
+    """The statement's parameters are (sender, proxy, now), once per branch."""
     quote = connections[alias].ops.quote_name
 
     def column(model, name: str) -> str:
         return quote(model._meta.get_field(name).column)
 
-    return _RIDE_FOR_INBOUND_SQL.format(
+    names = dict(
         ride=quote(Ride._meta.db_table),
         customer=quote(Customer._meta.db_table),
         driver=quote(Driver._meta.db_table),
@@ -90,6 +83,11 @@ def _ride_for_inbound_sql(alias: str) -> str:
         # A constant of the code, not input: quoted as the partial indexes spell it.
         open=f"'{RideStatus.OPEN.value}'",
     )
+    customer, driver = (
+        _RIDE_BRANCH_SQL.format(sender=f"{table}.{names[phone]}", **names)
+        for table, phone in (("c", "customer_phone"), ("d", "driver_phone"))
+    )
+    return f"{customer} UNION ALL {driver} LIMIT 1"
 
 
 def ride_for_inbound(
