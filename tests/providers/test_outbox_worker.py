@@ -141,3 +141,66 @@ def test_the_worker_skips_the_health_check_and_survives_a_connection_the_server_
     assert not [q for q in captured.captured_queries if q["sql"].strip() == "SELECT 1"]
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Status.SENT, 1)
+
+
+@requires_postgres
+def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement(
+    mocked_responses, database_tasks
+):
+    """One UPDATE … RETURNING finds and claims the next task: the one django-tasks-db's
+    own query would pick (priority, then due time, then age), never one of another
+    queue or one not yet due, marked running by this worker as the library does."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from providers.management.commands.delivery_worker import ResilientWorker
+    from providers.services import sms_queue
+
+    flowroute_accepts(mocked_responses)
+    proxy = proxy_number(number="+12065550150", provider="flowroute", voice=False)
+    for n in range(4):
+        sms_queue(proxy=proxy, recipient="+14155550123", body=f"text {n}")
+    oldest, urgent, elsewhere, later = DBTaskResult.objects.order_by("enqueued_at", "pk")
+    DBTaskResult.objects.filter(pk=urgent.pk).update(priority=10)
+    DBTaskResult.objects.filter(pk=elsewhere.pk).update(queue_name="other")
+    DBTaskResult.objects.filter(pk=later.pk).update(run_after=timezone.now() + timedelta(hours=1))
+    librarys_pick = DBTaskResult.objects.ready().filter(queue_name__in=["default"]).first()
+
+    def work(**limits) -> None:
+        ResilientWorker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            worker_id="w-test",
+            excluded_queue_names=[],
+            **limits,
+        ).run()
+
+    with CaptureQueriesContext(connection) as captured:
+        work(max_tasks=1)
+
+    task_statements = [q["sql"] for q in captured.captured_queries if "dbtaskresult" in q["sql"]]
+    assert len(task_statements) == 2, task_statements  # the claim, the result
+    assert task_statements[0].lstrip().startswith("UPDATE")
+    assert "FOR UPDATE SKIP LOCKED" in task_statements[0]
+    states = {t.pk: t for t in DBTaskResult.objects.all()}
+    assert librarys_pick.pk == urgent.pk
+    assert states[urgent.pk].status == "SUCCESSFUL"
+    assert states[oldest.pk].status == "READY"
+
+    work(max_tasks=None)
+
+    states = {t.pk: t for t in DBTaskResult.objects.all()}
+    for done in (urgent, oldest):
+        assert states[done.pk].status == "SUCCESSFUL"
+        assert states[done.pk].worker_ids == ["w-test"]
+        assert states[done.pk].started_at is not None
+    assert states[elsewhere.pk].status == "READY"
+    assert states[later.pk].status == "READY"
+    assert len(mocked_responses.calls) == 2

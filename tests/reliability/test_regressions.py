@@ -164,18 +164,16 @@ def test_the_sweep_loop_outlives_a_database_error(monkeypatch, capsys):
     ids=["operational", "interface"],
 )
 def test_the_delivery_worker_outlives_a_database_error(monkeypatch, error):
-    from django_tasks_db.management.commands import db_worker
-
     from providers.management.commands.delivery_worker import ResilientWorker
 
     runs = []
 
-    def run_once(self):
+    def serve_once(self):
         runs.append(self.worker_id)
         if len(runs) == 1:
             raise error
 
-    monkeypatch.setattr(db_worker.Worker, "run", run_once)
+    monkeypatch.setattr(ResilientWorker, "serve", serve_once)
     ResilientWorker(
         queue_names=["default"],
         interval=0,
