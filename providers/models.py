@@ -73,9 +73,9 @@ class Message(models.Model):
     sender = models.CharField("from", max_length=32)
     recipient = models.CharField("to", max_length=32)
     body = models.TextField(blank=True, default="")
-    status = models.CharField(max_length=12, choices=Status.choices, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices)
     outcome = models.CharField(max_length=40, blank=True, default="")
-    session = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    session = models.CharField(max_length=64, blank=True, default="")
     in_reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
@@ -96,12 +96,17 @@ class Message(models.Model):
                 name="message_inbound_vendor_id_unique",
             )
         ]
+        # Declared here rather than with db_index=True on the fields: on PostgreSQL that
+        # adds a second, varchar_pattern_ops copy of each (for LIKE), which no query
+        # here uses and every insert into the log would keep up to date.
         indexes = [
             models.Index(
                 fields=["status", "next_attempt_at"],
                 condition=Q(status__in=["queued", "sending"]),
                 name="message_outbox",
             ),
+            models.Index(fields=["session"], name="message_session"),
+            models.Index(fields=["status"], name="message_status"),
         ]
 
     def __str__(self) -> str:
@@ -113,8 +118,13 @@ class Message(models.Model):
 class SeenSignature(models.Model):
     """`jti` claims of MessageBird signatures already accepted: a replay is refused."""
 
-    jti = models.CharField(max_length=255, unique=True)
+    jti = models.CharField(max_length=255)
     seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        # A constraint rather than unique=True: no varchar_pattern_ops copy of the index
+        # on PostgreSQL to keep up to date on every webhook (see Message.Meta).
+        constraints = [models.UniqueConstraint(fields=["jti"], name="seen_signature_jti_unique")]
 
     def __str__(self) -> str:
         return self.jti
