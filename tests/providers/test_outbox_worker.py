@@ -145,7 +145,7 @@ def test_the_worker_skips_the_health_check_and_survives_a_connection_the_server_
 
 @requires_postgres
 def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement(
-    mocked_responses, database_tasks
+    mocked_responses, database_tasks, restore_health_checks
 ):
     """One UPDATE … RETURNING finds and claims the next task: the one django-tasks-db's
     own query would pick (priority, then due time, then age), never one of another
@@ -157,7 +157,6 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from providers.management.commands.delivery_worker import ResilientWorker
     from providers.services import sms_queue
 
     flowroute_accepts(mocked_responses)
@@ -170,20 +169,20 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
     DBTaskResult.objects.filter(pk=later.pk).update(run_after=timezone.now() + timedelta(hours=1))
     librarys_pick = DBTaskResult.objects.ready().filter(queue_name__in=["default"]).first()
 
-    def work(**limits) -> None:
-        ResilientWorker(
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            worker_id="w-test",
-            excluded_queue_names=[],
-            **limits,
-        ).run()
+    def work(*limits: str) -> None:
+        call_command(
+            "delivery_worker",
+            "--batch",
+            "--no-startup-delay",
+            "--no-reload",
+            "--worker-id",
+            "w-test",
+            *limits,
+            verbosity=0,
+        )
 
     with CaptureQueriesContext(connection) as captured:
-        work(max_tasks=1)
+        work("--max-tasks", "1")
 
     task_statements = [q["sql"] for q in captured.captured_queries if "dbtaskresult" in q["sql"]]
     assert len(task_statements) == 2, task_statements  # the claim, the result
@@ -194,7 +193,7 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
     assert states[urgent.pk].status == "SUCCESSFUL"
     assert states[oldest.pk].status == "READY"
 
-    work(max_tasks=None)
+    work()
 
     states = {t.pk: t for t in DBTaskResult.objects.all()}
     for done in (urgent, oldest):
