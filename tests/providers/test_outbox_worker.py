@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def database_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "providers.task_backend.DeliveryTaskBackend"}}
 
 
 def test_webhook_answers_without_calling_the_vendor_and_a_worker_delivers_the_reply(
@@ -188,6 +188,10 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
     assert len(task_statements) == 2, task_statements  # the claim, the result
     assert task_statements[0].lstrip().startswith("UPDATE")
     assert "FOR UPDATE SKIP LOCKED" in task_statements[0]
+    # The result: one UPDATE of the fields the library's set_successful() saves.
+    assert task_statements[1].startswith("UPDATE")
+    for column in ("status", "return_value", "finished_at", "exception_class_path", "traceback"):
+        assert f'"{column}" = ' in task_statements[1]
     states = {t.pk: t for t in DBTaskResult.objects.all()}
     assert librarys_pick.pk == urgent.pk
     assert states[urgent.pk].status == "SUCCESSFUL"
@@ -200,6 +204,11 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
         assert states[done.pk].status == "SUCCESSFUL"
         assert states[done.pk].worker_ids == ["w-test"]
         assert states[done.pk].started_at is not None
+        # The result as the library reads it back: the task's return value, a finish time.
+        result = states[done.pk].task_result
+        assert result.return_value == "sent"
+        assert result.finished_at >= result.started_at
+        assert not result.errors
     assert states[elsewhere.pk].status == "READY"
     assert states[later.pk].status == "READY"
     assert len(mocked_responses.calls) == 2
