@@ -184,7 +184,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Background tasks ----------------------------------------------------------------------
 _TASK_BACKENDS = {
-    "database": "django_tasks_db.DatabaseBackend",
+    "database": "providers.task_backend.DeliveryTaskBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }

@@ -1,0 +1,39 @@
+"""The task backend of production: django-tasks-db's, with a cheaper enqueue."""
+
+from __future__ import annotations
+
+from django.tasks import Task
+from django.tasks.signals import task_enqueued
+from django_tasks_db import DatabaseBackend
+from django_tasks_db.backend import TaskResult
+from django_tasks_db.compat import normalize_json
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from .db import insert_row
+
+
+class DeliveryTaskBackend(DatabaseBackend):
+    """django-tasks-db's `DatabaseBackend`: the same table, rows and workers (`db_worker`,
+    `delivery_worker`). Every queued text enqueues a task inside its webhook, and the
+    ORM's `create()` spent more CPU building its INSERT than anything else in the
+    webhook (`python -m bench.profile sms`); the row is written here in one prepared
+    INSERT instead (see providers/db.py), with the values the library's `enqueue` gives.
+    """
+
+    def enqueue(self, task: Task, args: tuple, kwargs: dict) -> TaskResult:
+        self.validate_task(task)
+        db_result = DBTaskResult(
+            id=self._get_id(),
+            args_kwargs=normalize_json({"args": args, "kwargs": kwargs}),
+            priority=task.priority,
+            task_path=task.module_path,
+            queue_name=task.queue_name,
+            # What the library's pre_save receiver does for a task to run at once; no
+            # save signals are sent for a row written this way.
+            run_after=task.run_after if task.run_after is not None else get_date_max(),
+            backend_name=self.alias,
+        )
+        insert_row(db_result)
+        result = db_result.task_result
+        task_enqueued.send(type(self), task_result=result)
+        return result
