@@ -105,3 +105,44 @@ def update_fields(instance: models.Model, *names: str) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, instance.pk])
+
+
+@cache
+def _row_reader(model: type[models.Model], alias: str, columns: tuple[str, ...]):
+    """How a row of `columns` becomes an instance: the columns' positions in the model's
+    field order, their attribute names, and the converters the ORM would apply."""
+    from django.db.models.sql import Query
+
+    connection = connections[alias]
+    index = {column: position for position, column in enumerate(columns)}
+    fields = [field for field in model._meta.concrete_fields if field.column in index]
+    if model._meta.pk not in fields:
+        raise ValueError(f"a row of {model.__name__} needs its primary key")
+    if len(fields) != len(columns):
+        unknown = set(columns) - {field.column for field in fields}
+        raise ValueError(f"{sorted(unknown)} are not columns of {model.__name__}")
+    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, alias)
+    converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in fields])
+    positions = [index[field.column] for field in fields]
+    return positions, [field.attname for field in fields], compiler, converters
+
+
+def fetch_instance(
+    model: type[models.Model], sql: str, params: list, *, alias: str = DEFAULT_DB_ALIAS
+) -> models.Model | None:
+    """The first row of `sql` as an instance of `model`, or None: what
+    `next(iter(model.objects.raw(sql, params)), None)` gives (the same field values,
+    converted as the ORM converts them; columns not selected are deferred), without
+    the raw queryset's per-query work. For the one-row statements every text runs."""
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        columns = tuple(column[0] for column in cursor.description)
+    positions, names, compiler, converters = _row_reader(model, alias, columns)
+    values = [row[position] for position in positions]
+    if converters:
+        values = next(iter(compiler.apply_converters([values], converters)))
+    return model.from_db(alias, names, values)

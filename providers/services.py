@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from .db import insert_row, insert_unless_duplicate, update_fields
+from .db import fetch_instance, insert_row, insert_unless_duplicate, update_fields
 from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
 from .phone import country_of, mask, redact, to_e164
@@ -48,7 +48,7 @@ def _active_proxy(number: str) -> ProxyNumber | None:
     # Raw: on every text and call, and the ORM's query building costs more than the
     # lookup. The number is unique, so LIMIT 1 takes no ORDER BY.
     sql = _statement(_ACTIVE_PROXY_SQL, connection.alias)
-    return next(iter(ProxyNumber.objects.raw(sql, [number])), None)
+    return fetch_instance(ProxyNumber, sql, [number], alias=connection.alias)
 
 
 def sms_queue(
@@ -298,7 +298,7 @@ def _delivery_claim(*, message_id: int) -> Message | None:
         Direction.OUTBOUND,
         Status.QUEUED,
     ]
-    return next(iter(Message.objects.raw(sql, params)), None)
+    return fetch_instance(Message, sql, params, alias=connection.alias)
 
 
 _SENT_SQL = """

@@ -15,6 +15,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 
+from providers.db import fetch_instance
 from providers.models import DeliveryTask
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class ResilientWorker(db_worker.Worker):
             except_queues=bool(self.excluded_queue_names),
         )
         # As DeliveryTask: the library's row, its success saved in one prepared UPDATE.
-        return next(iter(DeliveryTask.objects.raw(sql, params)), None)
+        return fetch_instance(DeliveryTask, sql, params, alias=connection.alias)
 
 
 def _without_health_checks() -> None:
