@@ -1,0 +1,132 @@
+"""Instructions per webhook and per delivery, two revisions side by side.
+
+    python -m bench.instructions REV [COUNT]     (the working tree against REV)
+
+CPU seconds on a shared two-core machine move by a third from one run to the next,
+more than most single changes are worth. Instructions do not: valgrind's callgrind
+counts every one a process executes, and the same code on the same data gives the
+same count (within a few tenths of a percent) whatever else the machine is doing.
+
+Each revision runs in its own process, under callgrind, on its own fresh copy of the
+1,000-ride history, with the production settings: COUNT (default 300) signed SMS
+webhooks, COUNT voice webhooks, and a delivery worker delivering COUNT queued texts
+(the stub vendor in another process, not counted). Counting is switched on only around
+the measured loop, after a warm-up, so Django's start-up and the test data are not in
+the figure. Through Django's test client (every middleware), not gunicorn: the server's
+share is the same for both. Under callgrind the code runs many times slower; the
+whole comparison takes about five minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .ab import checkout
+from .common import SMALL, finish, log
+from .procs import running, stub_vendor
+from .scenario import prepared_rides
+from .server import production_env
+from .table import Row
+
+NAME = "instructions"
+KINDS = {"sms": "SMS webhook", "voice": "voice webhook", "worker": "delivery"}
+WARMUP = 50
+
+# Run in the revision's own code (`python -c`, its directory first on the path), with
+# the request helpers its bench.profile has had since the worker kind was added.
+_CHILD = """
+import os, subprocess, sys
+import django
+django.setup()
+from bench import profile
+kind, count, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+def counting(on):
+    subprocess.run(
+        ["callgrind_control", "--instr=" + ("on" if on else "off"), str(os.getpid())],
+        check=True, capture_output=True,
+    )
+
+if kind == "worker":
+    run = profile._worker_runs(warmup + count)
+    run(warmup)
+    counting(True)
+    run(count)
+else:
+    send, events = profile._sender(kind), profile._requests(kind, warmup + count)
+    for event in events[:warmup]:
+        send(event)
+    counting(True)
+    for event in events[warmup:]:
+        send(event)
+counting(False)
+"""
+
+
+def count_instructions(code: Path, python: str, kind: str, count: int, *, label: str) -> float:
+    """Millions of instructions per item of `kind` in the code at `code`."""
+    database, _ = prepared_rides(SMALL, copy=f"instr_{label}")
+    with running() as procs, tempfile.TemporaryDirectory(prefix="callgrind-") as tmp:
+        vendor = stub_vendor(procs)
+        env = production_env(database=database, vendor_url=vendor)
+        completed = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={tmp}/callgrind.out",
+                python,
+                "-c",
+                _CHILD,
+                kind,
+                str(count),
+                str(WARMUP),
+            ],
+            cwd=code,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+    collected = re.findall(r"Collected : (\d+)", completed.stderr)
+    if completed.returncode or not collected:
+        raise RuntimeError(f"{label} {kind} under callgrind failed:\n{completed.stderr[-3000:]}")
+    return int(collected[-1]) / count / 1e6
+
+
+def run(before: str, count: int = 300) -> list[Row]:
+    rows = []
+    with contextlib.ExitStack() as stack:
+        sides = {
+            "before": stack.enter_context(checkout(before)),
+            "after": stack.enter_context(checkout(None)),
+        }
+        for kind, what in KINDS.items():
+            figures = {}
+            for label, (code, python) in sides.items():
+                log(f"{label}: {count} x {kind} under callgrind ...")
+                figures[label] = count_instructions(code, python, kind, count, label=label)
+            rows.append(
+                Row(
+                    NAME,
+                    f"{what}: M instructions each",
+                    figures["after"],
+                    "M",
+                    figures["before"],
+                    f"before ({before})",
+                    note=f"{count} after a warm-up of {WARMUP}, 1,000 rides, in-process",
+                )
+            )
+    return finish(NAME, rows)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    run(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300)
