@@ -18,6 +18,9 @@ simulator_patterns = [
 ]
 
 urlpatterns = [
+    # The vendors' webhooks first: every text and call is resolved against this list,
+    # and no other path here begins like theirs.
+    path("", include("providers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("simulator/", include(simulator_patterns)),
@@ -26,5 +29,4 @@ urlpatterns = [
     path("api/", include("conversations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("", include("providers.urls")),
 ]
