@@ -81,4 +81,7 @@ def test_start_join_and_relay_use_no_savepoint_they_do_not_need(texting):
         *DELIVERY,
     ]
     assert join.count("SAVEPOINT") == 1
-    assert len(join) == 26
+    # The webhook's lookup, the loop guard and the JOIN's lock; the joiner is added
+    # without reading the number again (a lazy `conversation.proxy` would be a fourth).
+    assert join.count("SELECT providers_proxynumber") == 3, join
+    assert len(join) == 25
