@@ -157,7 +157,8 @@ def conversation_sms_receive(
                 # Lapsed ones closed and the open one looked up above, in this transaction.
                 return _start(proxy=proxy, sender=sender, now=now, current=conversation)
             case Join(code=code):
-                return conversation_join(proxy=proxy, sender=sender, code=code, now=now)
+                # As START: the state looked up above, in this transaction.
+                return _join(proxy=proxy, sender=sender, code=code, now=now, current=conversation)
             case End(code=code):
                 return conversation_end(proxy=proxy, sender=sender, code=code, now=now)
         if conversation is not None:
@@ -324,62 +325,75 @@ def conversation_join(
 ) -> SmsDecision:
     """Join the pending conversation with this code; both parties are told."""
     now = now or clock.now()
-    code = code.strip().upper()
     with transaction.atomic(savepoint=False):
-        # JOINs on one number take turns, so that parallel guesses cannot all read the
-        # failure count before any of them adds to it. NO KEY: other traffic on the
-        # number (rows referencing it) does not wait for this lock.
-        ProxyNumber.objects.select_for_update(no_key=True).filter(pk=proxy.pk).first()
-        if join_attempts_blocked(proxy=proxy, phone=sender, now=now):
-            # Checked before the code is looked at: a limited guesser learns nothing.
-            logger.warning(
-                "JOIN from %s on %s refused: too many failures",
-                mask(sender),
-                mask(proxy.number),
-            )
-            return _reply(sender, conf.join_limit_reply(), outcome="join_rate_limited")
-        if not looks_like_code(code):
-            join_failure_record(proxy=proxy, phone=sender, reason="join_not_a_code", now=now)
-            return _reply(sender, replies.NOT_A_CODE, outcome="join_not_a_code")
         _close_lapsed(proxy=proxy, phone=sender, now=now)
-        _close_lapsed(proxy=proxy, code=code, now=now)
         current = conversation_open_for(proxy=proxy, phone=sender, now=now)
-        if current is not None:
-            if current.code == code:
-                return _reply(
-                    sender, replies.join_own(code=code), outcome="join_own", conversation=current
-                )
-            return _reply(sender, replies.JOIN_BUSY, outcome="join_busy", conversation=current)
-        conversation = (
-            Conversation.objects.select_for_update()
-            .filter(proxy=proxy, code=code, state=State.PENDING, expires_at__gt=now)
-            .first()
+        return _join(proxy=proxy, sender=sender, code=code, now=now, current=current)
+
+
+def _join(
+    *, proxy: ProxyNumber, sender: str, code: str, now: datetime, current: Conversation | None
+) -> SmsDecision:
+    """JOIN, once the sender's lapsed conversations here are closed and `current` is
+    their open one (None: not in one). Inside a transaction."""
+    code = code.strip().upper()
+    # JOINs on one number take turns, so that parallel guesses cannot all read the
+    # failure count before any of them adds to it. NO KEY: other traffic on the
+    # number (rows referencing it) does not wait for this lock.
+    ProxyNumber.objects.select_for_update(no_key=True).filter(pk=proxy.pk).first()
+    if join_attempts_blocked(proxy=proxy, phone=sender, now=now):
+        # Checked before the code is looked at: a limited guesser learns nothing.
+        logger.warning(
+            "JOIN from %s on %s refused: too many failures",
+            mask(sender),
+            mask(proxy.number),
         )
-        if conversation is None:
-            outcome, body = _join_refusal(proxy=proxy, code=code)
-            join_failure_record(proxy=proxy, phone=sender, reason=outcome, now=now)
-            return _reply(sender, body, outcome=outcome)
-        try:
-            with transaction.atomic():
-                _participant_add(conversation=conversation, phone=sender, role=Role.JOINER, now=now)
-        except IntegrityError:
-            # The sender started or joined another conversation here at the same moment.
-            return _reply(sender, replies.JOIN_BUSY, outcome="join_busy")
-        conversation.state = State.ACTIVE
-        conversation.joined_at = now
-        conversation.last_activity_at = now
-        conversation.expires_at = now + conf.idle_timeout()
-        conversation.save(update_fields=["state", "joined_at", "last_activity_at", "expires_at"])
-        starter = conversation_party(conversation=conversation, role=Role.STARTER)
-        logger.info("conversation %s joined on %s", conversation.pk, mask(proxy.number))
-        return SmsDecision(
-            messages=(
-                OutboundSms(recipient=sender, body=replies.joined_joiner()),
-                OutboundSms(recipient=starter, body=replies.joined_starter(code=code)),
-            ),
-            session=conversation.session,
-            outcome="joined",
-        )
+        return _reply(sender, conf.join_limit_reply(), outcome="join_rate_limited")
+    if not looks_like_code(code):
+        join_failure_record(proxy=proxy, phone=sender, reason="join_not_a_code", now=now)
+        return _reply(sender, replies.NOT_A_CODE, outcome="join_not_a_code")
+    if current is not None:
+        # Read before the lock: if the sender changed it meanwhile (a START of theirs in
+        # another request), adding them below collides and they are told they are busy.
+        if current.code == code:
+            return _reply(
+                sender, replies.join_own(code=code), outcome="join_own", conversation=current
+            )
+        return _reply(sender, replies.JOIN_BUSY, outcome="join_busy", conversation=current)
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(proxy=proxy, code=code, state=State.PENDING, expires_at__gt=now)
+        .first()
+    )
+    if conversation is None:
+        # A lapsed holder of the code is closed only now, so that the refusal can say the
+        # code expired. (While it holds the code no other conversation can, so on success
+        # there is none to close.)
+        _close_lapsed(proxy=proxy, code=code, now=now)
+        outcome, body = _join_refusal(proxy=proxy, code=code)
+        join_failure_record(proxy=proxy, phone=sender, reason=outcome, now=now)
+        return _reply(sender, body, outcome=outcome)
+    try:
+        with transaction.atomic():
+            _participant_add(conversation=conversation, phone=sender, role=Role.JOINER, now=now)
+    except IntegrityError:
+        # The sender started or joined another conversation here at the same moment.
+        return _reply(sender, replies.JOIN_BUSY, outcome="join_busy")
+    conversation.state = State.ACTIVE
+    conversation.joined_at = now
+    conversation.last_activity_at = now
+    conversation.expires_at = now + conf.idle_timeout()
+    conversation.save(update_fields=["state", "joined_at", "last_activity_at", "expires_at"])
+    starter = conversation_party(conversation=conversation, role=Role.STARTER)
+    logger.info("conversation %s joined on %s", conversation.pk, mask(proxy.number))
+    return SmsDecision(
+        messages=(
+            OutboundSms(recipient=sender, body=replies.joined_joiner()),
+            OutboundSms(recipient=starter, body=replies.joined_starter(code=code)),
+        ),
+        session=conversation.session,
+        outcome="joined",
+    )
 
 
 # --- END ---------------------------------------------------------------------------------

@@ -80,8 +80,21 @@ def test_start_join_and_relay_use_no_savepoint_they_do_not_need(texting):
         "INSERT providers_message",
         *DELIVERY,
     ]
-    assert join.count("SAVEPOINT") == 1
-    # The webhook's lookup, the loop guard and the JOIN's lock; the joiner is added
-    # without reading the number again (a lazy `conversation.proxy` would be a fourth).
-    assert join.count("SELECT providers_proxynumber") == 3, join
-    assert len(join) == 25
+    assert join == [
+        *WEBHOOK,
+        # The sender's state comes from the webhook's lookups above, not read again.
+        "SELECT providers_proxynumber",  # the number locked: JOINs on it take turns
+        "SELECT conversations_joinfailure",  # failed JOINs of this sender
+        "SELECT conversations_joinfailure",  # and on this number
+        "SELECT conversations_conversation",  # the pending one with the code, locked
+        "SAVEPOINT",
+        "INSERT conversations_participant",  # the number by its id, not read again
+        "RELEASE",
+        "UPDATE conversations_conversation",
+        "SELECT conversations_participant",  # the starter
+        "UPDATE providers_message",
+        "INSERT providers_message",
+        "INSERT providers_message",
+        *DELIVERY,
+        *DELIVERY,
+    ]
