@@ -13,23 +13,28 @@ from . import conf
 from .models import OPEN_STATES, Conversation, JoinFailure, Participant
 
 
+def _held_by(*, proxy: ProxyNumber, phone: str) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(
+        proxy=proxy,
+        state__in=OPEN_STATES,
+        # The participant's own number column: the lookup starts from the partial unique
+        # index of open participations (number, phone), one row, instead of walking
+        # every open conversation of the pool (5 ms with a thousand open).
+        participants__proxy=proxy,
+        participants__phone=phone,
+        participants__open=True,
+    ).select_related("proxy")
+
+
+def conversation_held_by(*, proxy: ProxyNumber, phone: str) -> Conversation | None:
+    """The conversation this person's open participation on this number belongs to,
+    lapsed or not. There is at most one (`participant_one_open_per_number`)."""
+    return _held_by(proxy=proxy, phone=phone).first()
+
+
 def conversation_open_for(*, proxy: ProxyNumber, phone: str, now: datetime) -> Conversation | None:
     """The conversation this person is in on this number, unless it has lapsed."""
-    return (
-        Conversation.objects.filter(
-            proxy=proxy,
-            state__in=OPEN_STATES,
-            expires_at__gt=now,
-            # The participant's own number column: the lookup starts from the partial
-            # unique index of open participations (number, phone), one row, instead of
-            # walking every open conversation of the pool (5 ms with a thousand open).
-            participants__proxy=proxy,
-            participants__phone=phone,
-            participants__open=True,
-        )
-        .select_related("proxy")
-        .first()
-    )
+    return _held_by(proxy=proxy, phone=phone).filter(expires_at__gt=now).first()
 
 
 def conversation_other_party(*, conversation: Conversation, phone: str) -> str | None:

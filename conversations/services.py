@@ -27,6 +27,7 @@ from .models import OPEN_STATES, Conversation, EndReason, JoinFailure, Participa
 from .parser import End, Help, Invalid, Join, Start, parse
 from .selectors import (
     conversation_code_history,
+    conversation_held_by,
     conversation_number_free_for,
     conversation_open_for,
     conversation_other_party,
@@ -76,23 +77,19 @@ def _finish(*, conversations: QuerySet[Conversation], now: datetime, reason: str
 
 
 def _close_lapsed(
-    *, proxy: ProxyNumber | None, now: datetime, phone: str | None = None, code: str | None = None
+    *, proxy: ProxyNumber | None, now: datetime, code: str | None = None
 ) -> list[Conversation]:
-    """Close lapsed conversations (of this person, or with this code); those closed."""
+    """Close lapsed conversations (on this number, or with this code); those closed."""
     due = Conversation.objects.filter(state__in=OPEN_STATES, expires_at__lte=now)
     if proxy is not None:
         due = due.filter(proxy=proxy)
-    if phone is not None:
-        mine = {"participants__phone": phone, "participants__open": True}
-        if proxy is not None:
-            # As conversation_open_for: the participation's own number column, so that
-            # the open participations' (number, phone) index can be used. One filter()
-            # call: each call on a to-many relation would join it once more.
-            mine["participants__proxy"] = proxy
-        due = due.filter(**mine)
     if code is not None:
         due = due.filter(code=code)
-    lapsed = list(due.select_related("proxy"))
+    return _close(lapsed=list(due.select_related("proxy")), now=now)
+
+
+def _close(*, lapsed: list[Conversation], now: datetime) -> list[Conversation]:
+    """End these lapsed conversations, those still lapsed once locked; those ended."""
     closed: list[Conversation] = []
     for state, reason in (
         (State.PENDING, EndReason.CODE_EXPIRED),
@@ -110,6 +107,25 @@ def _close_lapsed(
         )
         closed += [c for c in candidates if c.pk in ids]
     return closed
+
+
+def _sender_state(
+    *, proxy: ProxyNumber, phone: str, now: datetime
+) -> tuple[Conversation | None, list[Conversation]]:
+    """The sender's open conversation on this number (None: not in one), and theirs
+    that had lapsed, closed now.
+
+    One lookup where closing the lapsed ones and then finding the open one were two: a
+    person has at most one open participation per number, so both are the same row.
+    """
+    held = conversation_held_by(proxy=proxy, phone=phone)
+    if held is None or held.expires_at > now:
+        return held, []
+    closed = _close(lapsed=[held], now=now)
+    if closed:
+        return None, closed
+    # A JOIN extended it while this waited for its lock: read it as it is now.
+    return conversation_open_for(proxy=proxy, phone=phone, now=now), []
 
 
 def conversation_expire_due(*, now: datetime | None = None) -> int:
@@ -136,9 +152,8 @@ def conversation_sms_receive(
     # commands below): nobody carries on after a failure in them, and each savepoint is
     # two more statements per text. The ones that catch an IntegrityError keep theirs.
     with transaction.atomic(savepoint=False):
-        lapsed = _close_lapsed(proxy=proxy, phone=sender, now=now)
+        conversation, lapsed = _sender_state(proxy=proxy, phone=sender, now=now)
         command = parse(text)
-        conversation = conversation_open_for(proxy=proxy, phone=sender, now=now)
         if conversation is not None and conversation.state == State.ACTIVE:
             # Connected: only END and HELP are commands, everything else is for the other.
             match command:
@@ -250,8 +265,7 @@ def conversation_start(
     """Open a pending conversation with a fresh code, unless the sender is in one here."""
     now = now or clock.now()
     with transaction.atomic(savepoint=False):
-        _close_lapsed(proxy=proxy, phone=sender, now=now)
-        current = conversation_open_for(proxy=proxy, phone=sender, now=now)
+        current, _ = _sender_state(proxy=proxy, phone=sender, now=now)
         return _start(proxy=proxy, sender=sender, now=now, current=current)
 
 
@@ -326,8 +340,7 @@ def conversation_join(
     """Join the pending conversation with this code; both parties are told."""
     now = now or clock.now()
     with transaction.atomic(savepoint=False):
-        _close_lapsed(proxy=proxy, phone=sender, now=now)
-        current = conversation_open_for(proxy=proxy, phone=sender, now=now)
+        current, _ = _sender_state(proxy=proxy, phone=sender, now=now)
         return _join(proxy=proxy, sender=sender, code=code, now=now, current=current)
 
 
@@ -406,8 +419,7 @@ def conversation_end(
     now = now or clock.now()
     code = code.strip().upper() if code is not None else None
     with transaction.atomic(savepoint=False):
-        _close_lapsed(proxy=proxy, phone=sender, now=now)
-        current = conversation_open_for(proxy=proxy, phone=sender, now=now)
+        current, _ = _sender_state(proxy=proxy, phone=sender, now=now)
         if code is not None and (current is None or current.code != code):
             body = (
                 replies.end_wrong_code(code=code) if looks_like_code(code) else replies.NOT_A_CODE
@@ -495,8 +507,7 @@ def conversation_call_route(
     """A party of an active conversation reaches the other party, caller ID masked."""
     now = now or clock.now()
     with transaction.atomic(savepoint=False):
-        _close_lapsed(proxy=proxy, phone=caller, now=now)
-        conversation = conversation_open_for(proxy=proxy, phone=caller, now=now)
+        conversation, _ = _sender_state(proxy=proxy, phone=caller, now=now)
         if conversation is None or conversation.state != State.ACTIVE:
             return CallDecision(
                 action=CallAction.say(replies.CALL_NOT_CONNECTED),

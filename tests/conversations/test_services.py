@@ -181,6 +181,33 @@ def test_join_with_a_code_of_another_number_is_a_wrong_code(number):
     assert sms(number, person(), f"JOIN {code}").outcome == "join_unknown_code"
 
 
+def test_a_lapsed_conversation_a_join_extends_before_it_is_locked_stays_open(
+    number, clock, monkeypatch
+):
+    """The sender's conversation is read once, unlocked; when it is found lapsed it is
+    closed only if it still is once locked. A JOIN may have extended it in between."""
+    from datetime import timedelta
+
+    from conversations.selectors import conversation_held_by
+    from conversations.services import _sender_state
+
+    alice = person()
+    start(number, alice)
+    as_read = conversation_held_by(proxy=number, phone=alice)
+    now = clock.advance(minutes=31)  # lapsed, as this request read it ...
+    # ... and joined by a request that read it a moment earlier, before the lock.
+    Conversation.objects.filter(pk=as_read.pk).update(
+        state=State.ACTIVE, joined_at=now, expires_at=now + timedelta(days=7)
+    )
+    monkeypatch.setattr("conversations.services.conversation_held_by", lambda **_: as_read)
+
+    current, closed = _sender_state(proxy=number, phone=alice, now=now)
+
+    assert closed == []
+    assert (current.pk, current.state) == (as_read.pk, State.ACTIVE)
+    assert Conversation.objects.get(pk=as_read.pk).state == State.ACTIVE
+
+
 def test_join_with_an_expired_code_says_it_expired(number, clock):
     alice, bob = person(), person()
     code = start(number, alice)

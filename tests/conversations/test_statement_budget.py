@@ -23,8 +23,9 @@ WEBHOOK = [
     "INSERT providers_message",
     "SELECT providers_proxynumber",  # the number
     "SELECT providers_proxynumber",  # is the sender a pool number? (loop guard)
-    "SELECT conversations_conversation",  # the sender's lapsed conversations here
-    "SELECT conversations_conversation",  # the sender's open one
+    # The sender's conversation here, lapsed or not (one row at most): one lookup for
+    # closing a lapsed one and finding the open one.
+    "SELECT conversations_conversation",
 ]
 DELIVERY = ["UPDATE providers_message", "UPDATE providers_message"]
 
