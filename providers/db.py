@@ -17,6 +17,18 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.constants import OnConflict
 
 
+def quoted_names(alias: str, **names: type[models.Model] | tuple[type[models.Model], str]):
+    """The names a hand-written statement uses, quoted for the database: a model stands
+    for its table, (model, field name) for that field's column."""
+    quote = connections[alias].ops.quote_name
+    return {
+        key: quote(name._meta.db_table)
+        if isinstance(name, type)
+        else quote(name[0]._meta.get_field(name[1]).column)
+        for key, name in names.items()
+    }
+
+
 def _prepared(field: models.Field, instance: models.Model, connection, *, add: bool):
     """The value as the ORM would send it (defaults, auto_now, the field's own prep)."""
     return field.get_db_prep_save(field.pre_save(instance, add), connection)

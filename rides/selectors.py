@@ -11,6 +11,7 @@ from django.db import connections
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
+from providers.db import quoted_names
 from providers.models import Message, ProxyNumber, Service
 from providers.phone import country_of
 from providers.registry import provider_aliases
@@ -61,28 +62,24 @@ _RIDE_BRANCH_SQL = """
 @cache
 def _ride_for_inbound_sql(alias: str) -> str:
     """The statement's parameters are (sender, proxy, now), once per branch."""
-    quote = connections[alias].ops.quote_name
-
-    def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    names = dict(
-        ride=quote(Ride._meta.db_table),
-        customer=quote(Customer._meta.db_table),
-        driver=quote(Driver._meta.db_table),
-        ride_id=column(Ride, "id"),
-        ride_customer=column(Ride, "customer"),
-        ride_driver=column(Ride, "driver"),
-        ride_proxy=column(Ride, "proxy"),
-        ride_status=column(Ride, "status"),
-        ride_ends=column(Ride, "masking_ends_at"),
-        customer_pk=column(Customer, "id"),
-        customer_phone=column(Customer, "phone"),
-        driver_pk=column(Driver, "id"),
-        driver_phone=column(Driver, "phone"),
-        # A constant of the code, not input: quoted as the partial indexes spell it.
-        open=f"'{RideStatus.OPEN.value}'",
+    names = quoted_names(
+        alias,
+        ride=Ride,
+        customer=Customer,
+        driver=Driver,
+        ride_id=(Ride, "id"),
+        ride_customer=(Ride, "customer"),
+        ride_driver=(Ride, "driver"),
+        ride_proxy=(Ride, "proxy"),
+        ride_status=(Ride, "status"),
+        ride_ends=(Ride, "masking_ends_at"),
+        customer_pk=(Customer, "id"),
+        customer_phone=(Customer, "phone"),
+        driver_pk=(Driver, "id"),
+        driver_phone=(Driver, "phone"),
     )
+    # A constant of the code, not input: quoted as the partial indexes spell it.
+    names["open"] = f"'{RideStatus.OPEN.value}'"
     customer, driver = (
         _RIDE_BRANCH_SQL.format(sender=f"{table}.{names[phone]}", **names)
         for table, phone in (("c", "customer_phone"), ("d", "driver_phone"))

@@ -44,6 +44,20 @@ def test_the_sender_s_conversation_is_found_through_their_open_participation():
         cursor.execute("ANALYZE conversations_conversation")
         cursor.execute("ANALYZE conversations_participant")
 
+    # A prepared statement may run with a generic plan, made once without the values:
+    # it must still start from the open participations' partial index.
+    from conversations.selectors import _held_by_sql
+    from tests.plans import generic_plan
+
+    generic = generic_plan(
+        _held_by_sql(connection.alias),
+        params=[1, 2, 1],  # (number, phone, number)
+        types="bigint, text",
+        values=f"{number.pk:d}, '+13125551234'",
+    )
+    assert "participant_one_open_per_number" in generic, generic
+    assert "Seq Scan" not in generic, generic
+
     sender = "+13125551234"
     # Each webhook reads the sender's conversation held on the number, lapsed or not;
     # START's retry after a collision reads the open one.

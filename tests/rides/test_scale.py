@@ -103,21 +103,16 @@ def test_the_ride_lookup_has_one_plan_right_for_every_text():
     generic plan, made once without the parameters' values. That plan must still go
     from the sender's phone through unique indexes, never walk the open rides."""
     from rides.selectors import _ride_for_inbound_sql
+    from tests.plans import generic_plan
 
     pool = [factories.proxy_number() for _ in range(40)]
     fill_history([p.pk for p in pool])
-    sql = _ride_for_inbound_sql(connection.alias)
-    for n in range(6):  # the parameters are (sender, proxy, now), once per role
-        sql = sql.replace("%s", f"${n % 3 + 1}", 1)
-    with connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
-        try:
-            cursor.execute(f"PREPARE ride_lookup (text, bigint, timestamptz) AS {sql}")
-            cursor.execute(f"EXPLAIN EXECUTE ride_lookup('+14150000042', {pool[0].pk:d}, now())")
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            cursor.execute("DEALLOCATE ride_lookup")
-        finally:
-            cursor.execute("RESET plan_cache_mode")
+    plan = generic_plan(
+        _ride_for_inbound_sql(connection.alias),
+        params=[1, 2, 3, 1, 2, 3],  # (sender, proxy, now), once per role
+        types="text, bigint, timestamptz",
+        values=f"'+14150000042', {pool[0].pk:d}, now()",
+    )
     assert "Seq Scan" not in plan, plan
     assert "ride_open_customer_proxy" in plan, plan
     assert "ride_open_driver_proxy" in plan, plan
