@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -16,21 +17,31 @@ def to_e164(raw: object, *, region: str | None = None) -> str:
     """Parse what a vendor or a person typed into E.164, or raise InvalidPhoneNumber.
 
     Vendors send numbers without the `+` (MessageBird `31612345678`, Flowroute
-    `12065551234`); those are read as international when they are all digits and
-    long enough to carry a country code.
+    `12065551234`); those are read as international when they are all digits, long
+    enough to carry a country code and do not begin with 0 (which no country code
+    does: `020 7946 0958` is a national number). `00` is read as the `+` it stands for.
     """
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise InvalidPhoneNumber("a phone number must be a string")
-    text = str(raw).strip()
+    return _to_e164(str(raw), region or settings.PHONENUMBER_DEFAULT_REGION)
+
+
+# Every text and call parses two numbers, one of them always a number of the pool, and
+# parsing costs more than anything else in reading a webhook. The answer depends on the
+# text and the region only; a refusal (an exception) is not kept.
+@lru_cache(maxsize=4096)
+def _to_e164(raw: str, region: str) -> str:
+    text = raw.strip()
     if not text or len(text) > 32:
         raise InvalidPhoneNumber("not a phone number")
     digits = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    if digits.isdigit() and len(digits) >= 11:
+    if digits.startswith("00") and digits[2:].isdigit():
+        text = "+" + digits[2:]  # the international prefix
+    elif digits.isdigit() and len(digits) >= 11 and not digits.startswith("0"):
+        # No country code begins with 0; a leading 0 is a national trunk prefix.
         text = "+" + digits
-    elif digits.startswith("00") and digits[2:].isdigit():
-        text = "+" + digits[2:]
     try:
-        parsed = phonenumbers.parse(text, region or settings.PHONENUMBER_DEFAULT_REGION)
+        parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as err:
         raise InvalidPhoneNumber("not a phone number") from err
     if not phonenumbers.is_possible_number(parsed):
