@@ -7,14 +7,16 @@ more than most single changes are worth. Instructions do not: valgrind's callgri
 counts every one a process executes, and the same code on the same data gives the
 same count (within a few tenths of a percent) whatever else the machine is doing.
 
-Each revision runs in its own process, under callgrind, on its own fresh copy of the
-1,000-ride history, with the production settings: COUNT (default 300) signed SMS
-webhooks, COUNT voice webhooks, and a delivery worker delivering COUNT queued texts
-(the stub vendor in another process, not counted). Counting is switched on only around
-the measured loop, after a warm-up, so Django's start-up and the test data are not in
-the figure. Through Django's test client (every middleware), not gunicorn: the server's
-share is the same for both. Under callgrind the code runs many times slower; the
-whole comparison takes about five minutes.
+Each revision runs in its own process for each kind, under callgrind, with the
+production settings: on a fresh copy of the 1,000-ride history, COUNT (default 300)
+signed SMS webhooks, COUNT voice webhooks, and a delivery worker delivering COUNT queued
+texts (the stub vendor in another process, not counted); on a fresh copy of the
+1,000-conversation history, COUNT conversations START, JOIN and relayed texts (as
+`bench.conversations` sends them). Counting is switched on only around the measured
+loop, after a warm-up, so Django's start-up and the test data are not in the figure.
+Through Django's test client (every middleware), not gunicorn: the server's share is
+the same for both. Under callgrind the code runs many times slower; the whole
+comparison takes about fifteen minutes.
 """
 
 from __future__ import annotations
@@ -28,22 +30,33 @@ from pathlib import Path
 
 from .ab import checkout
 from .common import SMALL, finish, log
+from .conversations import prepared as conversations_history
 from .procs import running, stub_vendor
 from .scenario import prepared_rides
 from .server import production_env
 from .table import Row
 
 NAME = "instructions"
-KINDS = {"sms": "SMS webhook", "voice": "voice webhook", "worker": "delivery"}
+KINDS = {
+    "sms": "SMS webhook",
+    "voice": "voice webhook",
+    "worker": "delivery",
+    "START": "conversations START",
+    "JOIN": "conversations JOIN",
+    "relay": "conversations relay",
+}
 WARMUP = 50
 
 # Run in the revision's own code (`python -c`, its directory first on the path), with
-# the request helpers its bench.profile has had since the worker kind was added.
+# the request helpers its bench has had since the worker kind of bench.profile.
 _CHILD = """
 import os, subprocess, sys
 import django
 django.setup()
+from django.db import connection
 from bench import profile
+from bench.conversations import ACTIVE, PENDING, joins, relays, starts
+from bench.queries import in_process_sender
 kind, count, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
 def counting(on):
@@ -52,25 +65,53 @@ def counting(on):
         check=True, capture_output=True,
     )
 
+def rows(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+
+def replay(send, events, counted):
+    events = list(events)
+    if counted:
+        counting(True)
+    for event in events:
+        send(event)
+    if counted:
+        counting(False)
+
 if kind == "worker":
     run = profile._worker_runs(warmup + count)
     run(warmup)
     counting(True)
     run(count)
-else:
+    counting(False)
+elif kind in ("sms", "voice"):
     send, events = profile._sender(kind), profile._requests(kind, warmup + count)
-    for event in events[:warmup]:
-        send(event)
-    counting(True)
-    for event in events[warmup:]:
-        send(event)
-counting(False)
+    replay(send, events[:warmup], False)
+    replay(send, events[warmup:], True)
+else:
+    # Conversations: STARTs give the codes to JOIN, JOINs the pairs that relay; each
+    # phase after a warm-up of its own, the one of `kind` counted, none run after it.
+    send = profile._sender("sms")
+    replay(send, starts(warmup, first=4000), False)
+    replay(send, starts(count, first=5000), kind == "START")
+    if kind != "START":
+        pending = rows(PENDING)
+        replay(send, joins(pending[-count - warmup : -count], first=90000), False)
+        replay(send, joins(pending[-count:], first=0), kind == "JOIN")
+    if kind == "relay":
+        active = rows(ACTIVE)
+        replay(send, relays(active, warmup), False)
+        replay(send, relays(active, count), True)
 """
 
 
 def count_instructions(code: Path, python: str, kind: str, count: int, *, label: str) -> float:
     """Millions of instructions per item of `kind` in the code at `code`."""
-    database, _ = prepared_rides(SMALL, copy=f"instr_{label}")
+    if kind in ("sms", "voice", "worker"):
+        database, _ = prepared_rides(SMALL, copy=f"instr_{label}")
+    else:
+        database = conversations_history(SMALL)
     with running() as procs, tempfile.TemporaryDirectory(prefix="callgrind-") as tmp:
         vendor = stub_vendor(procs)
         env = production_env(database=database, vendor_url=vendor)
@@ -120,7 +161,7 @@ def run(before: str, count: int = 300) -> list[Row]:
                     "M",
                     figures["before"],
                     f"before ({before})",
-                    note=f"{count} after a warm-up of {WARMUP}, 1,000 rides, in-process",
+                    note=f"{count} after a warm-up of {WARMUP}, in-process",
                 )
             )
     return finish(NAME, rows)
