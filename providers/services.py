@@ -9,10 +9,10 @@ from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .db import fetch_instance, insert_row, insert_unless_duplicate, update_fields
+from .db import fetch_instance, insert_row, insert_unless_duplicate, quoted_names, update_fields
 from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
 from .phone import country_of, mask, redact, to_e164
@@ -37,10 +37,7 @@ _ACTIVE_PROXY_SQL = "SELECT * FROM {proxy} WHERE number = %s AND active LIMIT 1"
 def _statement(template: str, alias: str) -> str:
     """A statement of the webhook or delivery path with its table names quoted for the
     database, once per process (see providers/db.py on why these are written as SQL)."""
-    quote = connections[alias].ops.quote_name
-    return template.format(
-        message=quote(Message._meta.db_table), proxy=quote(ProxyNumber._meta.db_table)
-    )
+    return template.format(**quoted_names(alias, message=Message, proxy=ProxyNumber))
 
 
 def _active_proxy(number: str) -> ProxyNumber | None:

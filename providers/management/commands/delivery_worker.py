@@ -15,7 +15,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from providers.db import fetch_instance
+from providers.db import fetch_instance, quoted_names
 from providers.models import DeliveryTask
 
 logger = logging.getLogger(__name__)
@@ -40,33 +40,34 @@ _CLAIM_NEXT_SQL = """
 
 @cache
 def _claim_next_sql(alias: str, *, only_queues: bool, except_queues: bool) -> str:
-    quote = connections[alias].ops.quote_name
-    meta = DBTaskResult._meta
-    columns = {
-        name: quote(meta.get_field(name).column)
-        for name in (
-            "id",
-            "status",
-            "started_at",
-            "worker_ids",
-            "backend_name",
-            "queue_name",
-            "run_after",
-            "priority",
-            "enqueued_at",
-        )
-    }
+    names = quoted_names(
+        alias,
+        table=DBTaskResult,
+        **{
+            name: (DBTaskResult, name)
+            for name in (
+                "id",
+                "status",
+                "started_at",
+                "worker_ids",
+                "backend_name",
+                "queue_name",
+                "run_after",
+                "priority",
+                "enqueued_at",
+            )
+        },
+    )
     queues = ""
     if only_queues:
-        queues += f" AND {columns['queue_name']} = ANY(%s)"
+        queues += f" AND {names['queue_name']} = ANY(%s)"
     if except_queues:
-        queues += f" AND NOT ({columns['queue_name']} = ANY(%s))"
+        queues += f" AND NOT ({names['queue_name']} = ANY(%s))"
     return _CLAIM_NEXT_SQL.format(
-        table=quote(meta.db_table),
         running=TaskResultStatus.RUNNING.value,
         ready=TaskResultStatus.READY.value,
         queues=queues,
-        **columns,
+        **names,
     )
 
 
