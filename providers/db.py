@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models.constants import OnConflict
 
 
@@ -35,9 +35,11 @@ def _prepared(field: models.Field, instance: models.Model, connection, *, add: b
 
 
 @cache
-def _insert_statement(
+def _insert_parts(
     model: type[models.Model], alias: str, unless_duplicate: bool
-) -> tuple[str, tuple[models.Field, ...]]:
+) -> tuple[str, str, tuple[models.Field, ...]]:
+    """`INSERT INTO table (columns)` and what follows the values (the conflict clause),
+    with the fields whose values go in, in order."""
     connection = connections[alias]
     ops, meta = connection.ops, model._meta
     # As Model.save() chooses them: the auto primary key is left to the database.
@@ -47,19 +49,28 @@ def _insert_statement(
         if not field.generated and field is not meta.auto_field
     )
     on_conflict = OnConflict.IGNORE if unless_duplicate else None
-    sql = " ".join(
-        part
-        for part in (
+    into = " ".join(
+        (
             ops.insert_statement(on_conflict=on_conflict),
             ops.quote_name(meta.db_table),
             "(" + ", ".join(ops.quote_name(field.column) for field in fields) + ")",
-            "VALUES (" + ", ".join(["%s"] * len(fields)) + ")",
-            ops.on_conflict_suffix_sql(fields, on_conflict, [], []),
-            "RETURNING " + ops.quote_name(meta.pk.column),
         )
-        if part
     )
-    return sql, fields
+    return into, ops.on_conflict_suffix_sql(fields, on_conflict, [], []), fields
+
+
+def _placeholders(fields: tuple[models.Field, ...]) -> str:
+    return ", ".join(["%s"] * len(fields))
+
+
+@cache
+def _insert_statement(
+    model: type[models.Model], alias: str, unless_duplicate: bool
+) -> tuple[str, tuple[models.Field, ...]]:
+    into, conflict, fields = _insert_parts(model, alias, unless_duplicate)
+    returning = "RETURNING " + connections[alias].ops.quote_name(model._meta.pk.column)
+    values = f"VALUES ({_placeholders(fields)})"
+    return " ".join(part for part in (into, values, conflict, returning) if part), fields
 
 
 def insert_row(instance: models.Model, *, unless_duplicate: bool = False) -> bool:
@@ -74,9 +85,7 @@ def insert_row(instance: models.Model, *, unless_duplicate: bool = False) -> boo
     alias = instance._state.db or DEFAULT_DB_ALIAS
     connection = connections[alias]
     sql, fields = _insert_statement(type(instance), alias, unless_duplicate)
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
+    params = [_prepared(field, instance, connection, add=True) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -88,9 +97,65 @@ def insert_row(instance: models.Model, *, unless_duplicate: bool = False) -> boo
     return True
 
 
-def insert_unless_duplicate(instance: models.Model) -> bool:
-    """Insert a new row unless it breaks a unique constraint; True if it was inserted."""
-    return insert_row(instance, unless_duplicate=True)
+class GuardExists(Exception):
+    """The guard row of `insert_unless_duplicate` was there already: nothing was written."""
+
+
+def insert_unless_duplicate(instance: models.Model, *, guard: models.Model | None = None) -> bool:
+    """Insert a new row unless it breaks a unique constraint; True if it was inserted.
+
+    With `guard`, a row that must be new (a signature's one-time id): it is written
+    with `instance`, or nothing is. If it exists already, nothing is written and
+    GuardExists is raised; if only `instance` is a duplicate, the guard is written and
+    False is returned. On PostgreSQL both are one statement (a data-modifying WITH),
+    so a webhook's only write needs no transaction; elsewhere two, in one.
+    """
+    if guard is None:
+        return insert_row(instance, unless_duplicate=True)
+    alias = instance._state.db or DEFAULT_DB_ALIAS
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=alias, savepoint=False):
+            fresh = insert_row(guard, unless_duplicate=True)
+            inserted = fresh and insert_row(instance, unless_duplicate=True)
+        # Raised outside the block: an exception inside it would doom an outer one.
+        if not fresh:
+            raise GuardExists(type(guard).__name__)
+        return inserted
+    sql, guard_fields, fields = _guarded_insert_statement(type(guard), type(instance), alias)
+    params = [_prepared(field, guard, connection, add=True) for field in guard_fields]
+    params += [_prepared(field, instance, connection, add=True) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fresh, pk = cursor.fetchone()
+    if not fresh:
+        raise GuardExists(type(guard).__name__)
+    guard._state.adding, guard._state.db = False, alias
+    if pk is None:
+        return False
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, alias
+    return True
+
+
+@cache
+def _guarded_insert_statement(
+    guard_model: type[models.Model], model: type[models.Model], alias: str
+) -> tuple[str, tuple[models.Field, ...], tuple[models.Field, ...]]:
+    """PostgreSQL: the guard row and the row in one statement. The row's values are
+    selected only if the guard was inserted; the result is (guard inserted, row's key)."""
+    guard_into, guard_conflict, guard_fields = _insert_parts(guard_model, alias, True)
+    into, conflict, fields = _insert_parts(model, alias, True)
+    pk = connections[alias].ops.quote_name(model._meta.pk.column)
+    # Only quoted names from the models' metadata go into the text; values are parameters.
+    guard = f"{guard_into} VALUES ({_placeholders(guard_fields)}) {guard_conflict} RETURNING 1"
+    row = f"{into} SELECT {_placeholders(fields)} WHERE EXISTS (SELECT 1 FROM guard)"  # noqa: S608
+    row += f" {conflict}"
+    sql = (
+        f"WITH guard AS ({guard}), inserted AS ({row} RETURNING {pk}) "  # noqa: S608
+        f"SELECT EXISTS (SELECT 1 FROM guard), (SELECT {pk} FROM inserted)"
+    )
+    return sql, guard_fields, fields
 
 
 @cache
@@ -112,9 +177,7 @@ def update_fields(instance: models.Model, *names: str) -> None:
     alias = instance._state.db or DEFAULT_DB_ALIAS
     connection = connections[alias]
     sql, fields = _update_statement(type(instance), alias, names)
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields
-    ]
+    params = [_prepared(field, instance, connection, add=False) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, instance.pk])
 

@@ -4,10 +4,13 @@
 number's service in settings.MASKED_NUMBERS_ROUTERS. A router decides and returns what
 should happen; it never talks to a vendor. Its decision is carried out in the same
 database transaction as whatever the router wrote, so a relay is queued if and only if
-the state change that caused it is committed.
+the state change that caused it is committed (and a call whose routing only reads is
+logged in one statement, without a transaction).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from .models import ProxyNumber
 from .types import CallDecision, SmsDecision
@@ -15,6 +18,10 @@ from .types import CallDecision, SmsDecision
 
 class BaseRouter:
     """Decides what an inbound SMS or call on one of the service's numbers does."""
+
+    # Whether route_call() writes. One that only reads is not wrapped in a transaction:
+    # a call is then answered with one write, its log row (see inbound_call_receive).
+    call_routing_writes: ClassVar[bool] = True
 
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         raise NotImplementedError(f"{type(self).__qualname__} must implement route_sms()")

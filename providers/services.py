@@ -12,11 +12,24 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .db import fetch_instance, insert_row, insert_unless_duplicate, quoted_names, update_fields
-from .exceptions import InvalidPhoneNumber, ProviderNotConfigured, SendError
+from .db import (
+    GuardExists,
+    fetch_instance,
+    insert_row,
+    insert_unless_duplicate,
+    quoted_names,
+    update_fields,
+)
+from .exceptions import (
+    InvalidPhoneNumber,
+    ProviderNotConfigured,
+    SendError,
+    WebhookValidationError,
+)
 from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
 from .phone import country_of, mask, redact, to_e164
 from .registry import get_provider, get_router
+from .routing import BaseRouter
 from .types import CallAction, CallActionKind, InboundCall, InboundSms
 
 logger = logging.getLogger(__name__)
@@ -113,7 +126,7 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
         )
         # A redelivery collides on the (provider, vendor id) constraint; ON CONFLICT DO
         # NOTHING tells so in the same statement, without a savepoint around it.
-        if not insert_unless_duplicate(message):
+        if not _insert_inbound(message, nonce=inbound.nonce):
             logger.info("duplicate %s SMS %s ignored", inbound.provider, inbound.vendor_id)
             existing = Message.objects.get(
                 provider=inbound.provider,
@@ -165,41 +178,68 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
 
 
 def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
-    """Log an inbound call and return what the vendor should do with it."""
-    with transaction.atomic(savepoint=False):  # as inbound_sms_receive
-        proxy = _active_proxy(inbound.recipient)
-        routed = proxy is not None and proxy.voice
-        if routed:
-            decision = get_router(proxy.service).route_call(proxy=proxy, caller=inbound.caller)
-            action, session, outcome = decision.action, decision.session, decision.outcome
-        else:
-            action, session = CallAction.say(UNKNOWN_NUMBER_SAY), ""
-            outcome = "not_in_pool" if proxy is None else "voice_off"
-        transfer = action.kind == CallActionKind.TRANSFER
-        # The vendor asking again for the same call gets the same answer, logged once.
-        insert_unless_duplicate(
-            Message(
-                direction=Direction.INBOUND,
-                kind=Kind.CALL,
-                provider=inbound.provider,
-                vendor_id=inbound.vendor_id,
-                proxy=proxy,
-                sender=inbound.caller,
-                recipient=inbound.recipient,
-                body="" if transfer else action.text,
-                status=(
-                    Status.TRANSFERRED
-                    if transfer
-                    else (Status.ANSWERED if routed else Status.UNROUTED)
-                ),
-                outcome=outcome,
-                session=session,
-            )
-        )
-        logger.info(
-            "call on %s from %s: %s", mask(inbound.recipient), mask(inbound.caller), outcome or "-"
-        )
-        return action
+    """Log an inbound call and return what the vendor should do with it.
+
+    A call whose routing only reads (a ride's, an unknown number's) writes one row, its
+    log entry with the signature's one-time id, in one statement: no transaction. A
+    router that writes while routing a call (`call_routing_writes`) gets one, so a
+    replay, found at that last write, undoes what it wrote.
+    """
+    proxy = _active_proxy(inbound.recipient)
+    router = get_router(proxy.service) if proxy is not None and proxy.voice else None
+    if router is not None and router.call_routing_writes:
+        with transaction.atomic():
+            return _call_route_and_log(inbound, proxy, router)
+    return _call_route_and_log(inbound, proxy, router)
+
+
+def _call_route_and_log(
+    inbound: InboundCall, proxy: ProxyNumber | None, router: BaseRouter | None
+) -> CallAction:
+    if router is not None:
+        decision = router.route_call(proxy=proxy, caller=inbound.caller)
+        action, session, outcome = decision.action, decision.session, decision.outcome
+    else:
+        action, session = CallAction.say(UNKNOWN_NUMBER_SAY), ""
+        outcome = "not_in_pool" if proxy is None else "voice_off"
+    transfer = action.kind == CallActionKind.TRANSFER
+    # The vendor asking again for the same call gets the same answer, logged once.
+    _insert_inbound(
+        Message(
+            direction=Direction.INBOUND,
+            kind=Kind.CALL,
+            provider=inbound.provider,
+            vendor_id=inbound.vendor_id,
+            proxy=proxy,
+            sender=inbound.caller,
+            recipient=inbound.recipient,
+            body="" if transfer else action.text,
+            status=(
+                Status.TRANSFERRED
+                if transfer
+                else (Status.ANSWERED if router is not None else Status.UNROUTED)
+            ),
+            outcome=outcome,
+            session=session,
+        ),
+        nonce=inbound.nonce,
+    )
+    logger.info(
+        "call on %s from %s: %s", mask(inbound.recipient), mask(inbound.caller), outcome or "-"
+    )
+    return action
+
+
+def _insert_inbound(message: Message, *, nonce: str) -> bool:
+    """Log an inbound event unless the vendor sent it before (False then). The request's
+    one-time id, if it has one, is written with it: a replayed request is refused here
+    (WebhookValidationError), having written nothing."""
+    if not nonce:
+        return insert_unless_duplicate(message)
+    try:
+        return insert_unless_duplicate(message, guard=SeenSignature(jti=nonce[:255]))
+    except GuardExists:
+        raise WebhookValidationError("signature was already used (replay)") from None
 
 
 # --- delivery ----------------------------------------------------------------------------

@@ -40,6 +40,9 @@ class InboundSms(_Storable):
     text: str
     vendor_id: str
     raw: Any = field(default=None, compare=False, repr=False)
+    # The request's one-time id (a MessageBird signature's jti), if the vendor sends
+    # one: written with the event's log row, and a request that repeats it is refused.
+    nonce: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class InboundCall(_Storable):
     recipient: str
     vendor_id: str = ""
     raw: Any = field(default=None, compare=False, repr=False)
+    nonce: str = field(default="", compare=False)  # as InboundSms.nonce
 
 
 @dataclass(frozen=True)

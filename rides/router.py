@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 class RidesRouter(BaseRouter):
+    call_routing_writes = False  # route_call() reads the ride only
+
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         ride = ride_for_inbound(proxy=proxy, sender=sender)
         if ride is None:

@@ -13,14 +13,13 @@ from providers.models import Direction, Message
 from tests.factories import conversations_number
 from tests.factories import conversations_person as person
 from tests.rides.conftest import MESSAGEBIRD_MESSAGES, post_messagebird_sms
-from tests.rides.test_statement_budget import statements
+from tests.rides.test_statement_budget import logged_with_jti, statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 _ids = itertools.count(1)
 WEBHOOK = [
-    "INSERT providers_seensignature",
-    "INSERT providers_message",
+    *logged_with_jti("providers_message"),  # the text and its signature's jti
     "SELECT providers_proxynumber",  # the number
     "SELECT providers_proxynumber",  # is the sender a pool number? (loop guard)
     # The sender's conversation here, lapsed or not (one row at most): one lookup for

@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from conversations.codes import ALPHABET
 from conversations.models import Conversation, State
+from providers.models import Kind, Message
 from tests.factories import conversations_number
 from tests.factories import conversations_person as person
 from tests.signing import FLOWROUTE_WEBHOOK_TOKEN, messagebird_signature
@@ -283,6 +284,26 @@ def call(client, proxy, caller) -> str:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/xml")
     return response.content.decode()
+
+
+def test_a_replayed_call_is_refused_and_its_routing_leaves_nothing(messagebird, client, clock):
+    # Routing a call here writes (it keeps the conversation from going idle): that write
+    # is undone when the call's own write finds the signature used before.
+    proxy = conversations_number(provider="messagebird")
+    alice, bob = person(), person()
+    messagebird.text(sender=bob, proxy=proxy, text=f"JOIN {start(messagebird, proxy, alice)}")
+    query = urlencode({"source": digits(bob), "destination": digits(proxy.number)})
+    path = f"/webhooks/messagebird/voice/?{query}&callID=c-replayed"
+    signature = messagebird_signature(url=f"http://testserver{path}")
+    assert client.get(path, headers={"MessageBird-Signature-JWT": signature}).status_code == 200
+    touched = Conversation.objects.get().last_activity_at
+
+    clock.advance(minutes=5)
+    response = client.get(path, headers={"MessageBird-Signature-JWT": signature})
+
+    assert response.status_code == 403
+    assert Conversation.objects.get().last_activity_at == touched
+    assert Message.objects.filter(kind=Kind.CALL).count() == 1
 
 
 def test_a_party_calling_the_number_is_transferred_with_caller_id_masked(messagebird, client):

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from providers.db import fetch_instance
-from providers.models import Direction, Message, Status
+from providers.db import GuardExists, fetch_instance, insert_unless_duplicate
+from providers.models import Direction, Message, SeenSignature, Status
 from providers.tasks import deliver_message
 from tests.factories import proxy_number
 
@@ -84,3 +85,61 @@ def test_no_row_is_none_and_a_row_without_its_key_or_with_foreign_columns_is_ref
         fetch_instance(Message, f"SELECT body FROM {table} WHERE id = %s", [message.pk])  # noqa: S608
     with pytest.raises(ValueError, match="not columns"):
         fetch_instance(Message, f"SELECT id, 1 AS extra FROM {table} WHERE id = %s", [message.pk])  # noqa: S608
+
+
+def _inbound(vendor_id: str = "in-1", body: str = "Where are you?") -> Message:
+    return Message(
+        direction=Direction.INBOUND,
+        provider="messagebird",
+        vendor_id=vendor_id,
+        sender="+14155550123",
+        recipient="+12065550100",
+        body=body,
+        status=Status.RECEIVED,
+    )
+
+
+def test_a_guarded_insert_writes_the_row_as_the_orm_does_and_its_guard():
+    ours = _inbound()
+    assert insert_unless_duplicate(ours, guard=SeenSignature(jti="jti-1")) is True
+    orm = Message.objects.create(**{**_fields(_inbound(vendor_id="in-2")), "id": None})
+
+    stored, expected = Message.objects.get(pk=ours.pk), Message.objects.get(pk=orm.pk)
+    different = {"id", "vendor_id", "created_at", "updated_at"}
+    assert {k: v for k, v in _fields(stored).items() if k not in different} == {
+        k: v for k, v in _fields(expected).items() if k not in different
+    }
+    assert stored.vendor_id == "in-1" and not ours._state.adding
+    assert list(SeenSignature.objects.values_list("jti", flat=True)) == ["jti-1"]
+
+
+def test_a_guard_seen_before_writes_nothing_and_leaves_the_transaction_usable():
+    insert_unless_duplicate(_inbound(), guard=SeenSignature(jti="jti-1"))
+
+    with pytest.raises(GuardExists):
+        insert_unless_duplicate(_inbound(vendor_id="in-2"), guard=SeenSignature(jti="jti-1"))
+
+    # Nothing of the second: no row, no second guard; and the next query runs.
+    assert list(Message.objects.values_list("vendor_id", flat=True)) == ["in-1"]
+    assert SeenSignature.objects.count() == 1
+
+
+def test_a_duplicate_row_with_a_new_guard_keeps_the_guard_and_says_false():
+    insert_unless_duplicate(_inbound(), guard=SeenSignature(jti="jti-1"))
+
+    again = _inbound(body="sent again by the vendor")
+    assert insert_unless_duplicate(again, guard=SeenSignature(jti="jti-2")) is False
+
+    assert again.pk is None
+    assert Message.objects.get().body == "Where are you?"
+    assert set(SeenSignature.objects.values_list("jti", flat=True)) == {"jti-1", "jti-2"}
+
+
+def test_a_guarded_insert_is_one_statement_on_postgresql():
+    with CaptureQueriesContext(connection) as captured:
+        insert_unless_duplicate(_inbound(), guard=SeenSignature(jti="jti-1"))
+    if connection.vendor == "postgresql":
+        assert len(captured.captured_queries) == 1
+        assert captured.captured_queries[0]["sql"].startswith("WITH")
+    else:
+        assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT", "INSERT"]

@@ -8,6 +8,7 @@ timings). A change that adds one fails here and says which.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -26,26 +27,46 @@ SMS = {"originator": "14155550123", "recipient": "12065550100", "payload": "Here
 
 
 def statements(captured: CaptureQueriesContext) -> list[str]:
-    """Each statement as 'VERB table', transaction control left out."""
+    """Each statement as 'VERB table', transaction control left out; a data-modifying
+    WITH as 'INSERT table+table' (the tables it inserts into)."""
     out = []
     for query in captured.captured_queries:
         sql = query["sql"]
         verb = sql.split(None, 1)[0].upper()
         if verb in ("BEGIN", "COMMIT", "ROLLBACK"):
             continue
+        if verb == "WITH":
+            out.append("INSERT " + "+".join(re.findall(r'INSERT INTO\s+"?(\w+)"?', sql)))
+            continue
         table = re.search(r'(?:INTO|FROM|UPDATE)\s+"?(\w+)"?', sql)
         out.append(f"{verb} {table.group(1) if table else ''}".strip())
     return out
 
 
-def test_a_relayed_text_is_six_statements_and_its_delivery_two(client, vendor_apis):
+def transaction_control(captured: CaptureQueriesContext) -> list[str]:
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"] in ("BEGIN", "COMMIT", "ROLLBACK")
+    ]
+
+
+def logged_with_jti(table: str) -> list[str]:
+    """A signed event's log row and its signature's jti: one statement on PostgreSQL
+    (the jti conflicting stops the row), two in a transaction elsewhere."""
+    if connection.vendor == "postgresql":
+        return [f"INSERT providers_seensignature+{table}"]
+    return ["INSERT providers_seensignature", f"INSERT {table}"]
+
+
+def test_a_relayed_text_is_five_statements_and_its_delivery_two(client, vendor_apis):
     make_ride(provider="messagebird")
     with CaptureQueriesContext(connection) as captured:
         response = post_messagebird_sms(client, SMS)
     assert response.status_code == 200
+    # The text and its jti: a replay conflicts on the jti, a redelivery on the text.
     assert statements(captured) == [
-        "INSERT providers_seensignature",  # the jti; a replay conflicts here
-        "INSERT providers_message",  # the text; a redelivery conflicts here
+        *logged_with_jti("providers_message"),
         "SELECT providers_proxynumber",
         "SELECT rides_ride",  # the sender's open ride on this number, either role
         "UPDATE providers_message",  # the text's ride and outcome
@@ -57,17 +78,20 @@ def test_a_relayed_text_is_six_statements_and_its_delivery_two(client, vendor_ap
     assert Message.objects.get(direction=Direction.OUTBOUND).status == Status.SENT
 
 
-def test_a_transferred_call_is_four_statements(client):
+def test_a_transferred_call_is_three_statements_without_a_transaction(client):
     make_ride(provider="messagebird")
     with CaptureQueriesContext(connection) as captured:
         response = get_messagebird_call(client, source="14155550123", destination="12065550100")
     assert response.status_code == 200
     assert statements(captured) == [
-        "INSERT providers_seensignature",
         "SELECT providers_proxynumber",
         "SELECT rides_ride",
-        "INSERT providers_message",
+        *logged_with_jti("providers_message"),  # the call's log row, with the jti
     ]
+    if connection.vendor == "postgresql":
+        # The one write is one statement: no BEGIN and COMMIT around it.
+        assert transaction_control(captured) == []
+    assert Message.objects.get().status == Status.TRANSFERRED
 
 
 def test_a_redelivered_text_stops_at_its_insert_without_a_savepoint(client, vendor_apis):
@@ -77,8 +101,7 @@ def test_a_redelivered_text_stops_at_its_insert_without_a_savepoint(client, vend
         response = post_messagebird_sms(client, SMS)  # same vendor id, new signature
     assert response.status_code == 200
     assert statements(captured) == [
-        "INSERT providers_seensignature",
-        "INSERT providers_message",  # conflicts: nothing inserted
+        *logged_with_jti("providers_message"),  # the text conflicts: only the jti is new
         "SELECT providers_message",  # the first one, for the log line and the caller
     ]
     assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
@@ -86,7 +109,7 @@ def test_a_redelivered_text_stops_at_its_insert_without_a_savepoint(client, vend
     assert SeenSignature.objects.count() == 2
 
 
-def test_a_replayed_signature_is_refused_in_one_statement_and_leaves_nothing(client):
+def test_a_replayed_call_is_refused_at_its_one_write_and_leaves_nothing(client):
     make_ride(provider="messagebird")
     query = "source=14155550123&destination=12065550100&callID=c1"
     url = f"http://testserver/webhooks/messagebird/voice/?{query}"
@@ -95,6 +118,32 @@ def test_a_replayed_signature_is_refused_in_one_statement_and_leaves_nothing(cli
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url, HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature)
     assert response.status_code == 403
-    assert statements(captured) == ["INSERT providers_seensignature"]
+    assert b"replay" in response.content
+    # Routed again (reads only), then refused where its jti would be written.
+    assert statements(captured) == [
+        "SELECT providers_proxynumber",
+        "SELECT rides_ride",
+        *logged_with_jti("providers_message")[:1],
+    ]
     assert SeenSignature.objects.count() == 1
     assert Message.objects.count() == 1
+
+
+def test_a_replayed_text_is_refused_at_its_first_write_and_leaves_nothing(client, vendor_apis):
+    make_ride(provider="messagebird")
+    url = "http://testserver/webhooks/messagebird/sms/"
+    signature = messagebird_signature(url=url, body=urlencode(SMS).encode())
+    for expected in (200, 403):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(
+                url,
+                data=urlencode(SMS),
+                content_type="application/x-www-form-urlencoded",
+                HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature,
+            )
+        assert response.status_code == expected
+    assert statements(captured) == logged_with_jti("providers_message")[:1]
+    assert transaction_control(captured)[-1] == "ROLLBACK"
+    assert SeenSignature.objects.count() == 1
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
+    assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
