@@ -11,6 +11,7 @@ else goes through the ORM as usual.
 
 from __future__ import annotations
 
+import weakref
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
@@ -182,13 +183,25 @@ def update_fields(instance: models.Model, *names: str) -> None:
         cursor.execute(sql, [*params, instance.pk])
 
 
-@cache
-def _row_reader(model: type[models.Model], alias: str, columns: tuple[str, ...]):
+# Per connection (a thread's own), as the ORM's compilers are: the converters the ORM
+# hands a row to are bound to the connection they were made for.
+_row_readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _row_reader(model: type[models.Model], connection, columns: tuple[str, ...]):
     """How a row of `columns` becomes an instance: the columns' positions in the model's
-    field order, their attribute names, and the converters the ORM would apply."""
+    field order, their attribute names, and the converters the ORM would apply. Made
+    once per connection, model and columns."""
+    readers = _row_readers.setdefault(connection, {})
+    reader = readers.get((model, columns))
+    if reader is None:
+        reader = readers[model, columns] = _new_row_reader(model, connection, columns)
+    return reader
+
+
+def _new_row_reader(model: type[models.Model], connection, columns: tuple[str, ...]):
     from django.db.models.sql import Query
 
-    connection = connections[alias]
     index = {column: position for position, column in enumerate(columns)}
     fields = [field for field in model._meta.concrete_fields if field.column in index]
     if model._meta.pk not in fields:
@@ -196,7 +209,7 @@ def _row_reader(model: type[models.Model], alias: str, columns: tuple[str, ...])
     if len(fields) != len(columns):
         unknown = set(columns) - {field.column for field in fields}
         raise ValueError(f"{sorted(unknown)} are not columns of {model.__name__}")
-    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, alias)
+    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, connection.alias)
     converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in fields])
     positions = [index[field.column] for field in fields]
     return positions, [field.attname for field in fields], compiler, converters
@@ -216,7 +229,7 @@ def fetch_instance(
         if row is None:
             return None
         columns = tuple(column[0] for column in cursor.description)
-    positions, names, compiler, converters = _row_reader(model, alias, columns)
+    positions, names, compiler, converters = _row_reader(model, connection, columns)
     values = [row[position] for position in positions]
     if converters:
         values = next(iter(compiler.apply_converters([values], converters)))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from providers.db import GuardExists, fetch_instance, insert_unless_duplicate
+from providers.db import GuardExists, _row_reader, fetch_instance, insert_unless_duplicate
 from providers.models import Direction, Message, SeenSignature, Status
 from providers.tasks import deliver_message
 from tests.factories import proxy_number
@@ -143,3 +143,15 @@ def test_a_guarded_insert_is_one_statement_on_postgresql():
         assert captured.captured_queries[0]["sql"].startswith("WITH")
     else:
         assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT", "INSERT"]
+
+
+def test_rows_are_converted_by_their_own_connections_converters():
+    # Each thread has its own connection; what converts its rows is made for it, once.
+    mine, other = connections[DEFAULT_DB_ALIAS], connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        columns = ("id", "next_attempt_at")
+        readers = [_row_reader(Message, c, columns) for c in (mine, other, mine)]
+        assert readers[0][2].connection is mine and readers[1][2].connection is other
+        assert readers[2] is readers[0]
+    finally:
+        other.close()
