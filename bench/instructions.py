@@ -9,6 +9,7 @@ same count (within a few tenths of a percent) whatever else the machine is doing
 
 Each revision runs in its own process for each kind, under callgrind, with the
 production settings: on a fresh copy of the 1,000-ride history, COUNT (default 300)
+requests to `/healthz` (the trivial endpoint the webhooks are compared with), COUNT
 signed SMS webhooks, COUNT voice webhooks, and a delivery worker delivering COUNT queued
 texts (the stub vendor in another process, not counted); on a fresh copy of the
 1,000-conversation history, COUNT conversations START, JOIN and relayed texts (as
@@ -38,6 +39,7 @@ from .table import Row
 
 NAME = "instructions"
 KINDS = {
+    "healthz": "`/healthz` (trivial)",
     "sms": "SMS webhook",
     "voice": "voice webhook",
     "worker": "delivery",
@@ -85,6 +87,10 @@ if kind == "worker":
     counting(True)
     run(count)
     counting(False)
+elif kind == "healthz":
+    send = profile._sender(kind)
+    replay(send, [None] * warmup, False)
+    replay(send, [None] * count, True)
 elif kind in ("sms", "voice"):
     send, events = profile._sender(kind), profile._requests(kind, warmup + count)
     replay(send, events[:warmup], False)
@@ -108,7 +114,7 @@ else:
 
 def count_instructions(code: Path, python: str, kind: str, count: int, *, label: str) -> float:
     """Millions of instructions per item of `kind` in the code at `code`."""
-    if kind in ("sms", "voice", "worker"):
+    if kind in ("healthz", "sms", "voice", "worker"):
         database, _ = prepared_rides(SMALL, copy=f"instr_{label}")
     else:
         database = conversations_history(SMALL)
