@@ -247,6 +247,9 @@ MASKED_NUMBERS_DELIVERY = {
 
 # MessageBird signatures: how long a seen `jti` is remembered against replay.
 MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = 24 * 3600
+# How long a process keeps a pool number it looked up for routing (providers/pool.py):
+# changes made in another process reach routing within this; 0 turns it off.
+MASKED_NUMBERS_POOL_CACHE_SECONDS = float(os.environ.get("MASKED_NUMBERS_POOL_CACHE", "5"))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

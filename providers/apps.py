@@ -6,4 +6,7 @@ class ProvidersConfig(AppConfig):
     verbose_name = "Telephony"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            pool,  # noqa: F401 - empties its cache when a number changes
+        )

@@ -28,6 +28,7 @@ from .exceptions import (
 )
 from .models import Direction, Kind, Message, ProxyNumber, SeenSignature, Status
 from .phone import country_of, mask, redact, to_e164
+from .pool import active_proxy, pool_changed
 from .registry import get_provider, get_router
 from .routing import BaseRouter
 from .types import CallAction, CallActionKind, InboundCall, InboundSms
@@ -43,22 +44,11 @@ class InboundResult:
     duplicate: bool = False
 
 
-_ACTIVE_PROXY_SQL = "SELECT * FROM {proxy} WHERE number = %s AND active LIMIT 1"
-
-
 @cache
 def _statement(template: str, alias: str) -> str:
     """A statement of the webhook or delivery path with its table names quoted for the
     database, once per process (see providers/db.py on why these are written as SQL)."""
-    return template.format(**quoted_names(alias, message=Message, proxy=ProxyNumber))
-
-
-def _active_proxy(number: str) -> ProxyNumber | None:
-    """The pool number a text or call came in on, if it is in service."""
-    # Raw: on every text and call, and the ORM's query building costs more than the
-    # lookup. The number is unique, so LIMIT 1 takes no ORDER BY.
-    sql = _statement(_ACTIVE_PROXY_SQL, connection.alias)
-    return fetch_instance(ProxyNumber, sql, [number], alias=connection.alias)
+    return template.format(**quoted_names(alias, message=Message))
 
 
 def sms_queue(
@@ -136,7 +126,7 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             )
             return InboundResult(message=existing, duplicate=True)
 
-        proxy = _active_proxy(inbound.recipient)
+        proxy = active_proxy(inbound.recipient)
         if proxy is None or not proxy.sms:
             message.proxy = proxy
             message.status = Status.UNROUTED
@@ -185,7 +175,7 @@ def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
     router that writes while routing a call (`call_routing_writes`) gets one, so a
     replay, found at that last write, undoes what it wrote.
     """
-    proxy = _active_proxy(inbound.recipient)
+    proxy = active_proxy(inbound.recipient)
     router = get_router(proxy.service) if proxy is not None and proxy.voice else None
     if router is not None and router.call_routing_writes:
         with transaction.atomic():
@@ -494,6 +484,7 @@ def proxy_number_retire(*, proxy: ProxyNumber) -> bool:
     )
     if retired:
         proxy.active, proxy.retired_at = False, now
+        pool_changed()  # an update, not a save: no signal empties the cache
     return bool(retired)
 
 

@@ -8,6 +8,7 @@ import pytest
 import responses as responses_lib
 
 from providers.backends import console
+from providers.pool import pool_cache_clear
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +16,14 @@ def _clean_console_outbox():
     console.outbox.clear()
     yield
     console.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool_cache():
+    # Each test's database is rolled back behind the cache's back (no signal says so).
+    pool_cache_clear()
+    yield
+    pool_cache_clear()
 
 
 @pytest.fixture(autouse=True)

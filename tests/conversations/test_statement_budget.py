@@ -18,9 +18,11 @@ from tests.rides.test_statement_budget import logged_with_jti, statements
 pytestmark = pytest.mark.django_db(transaction=True)
 
 _ids = itertools.count(1)
-WEBHOOK = [
-    *logged_with_jti("providers_message"),  # the text and its signature's jti
-    "SELECT providers_proxynumber",  # the number
+TEXT = logged_with_jti("providers_message")  # the text and its signature's jti
+# The number the text came in on is read for the first text only: the process keeps it
+# (see providers/pool.py).
+NUMBER = "SELECT providers_proxynumber"
+LOOKUPS = [
     "SELECT providers_proxynumber",  # is the sender a pool number? (loop guard)
     # The sender's conversation here, lapsed or not (one row at most): one lookup for
     # closing a lapsed one and finding the open one.
@@ -60,7 +62,8 @@ def test_start_join_and_relay_use_no_savepoint_they_do_not_need(texting):
     relay = texting(alice, "See you at 8")
 
     assert relay == [
-        *WEBHOOK,
+        *TEXT,
+        *LOOKUPS,
         "SELECT conversations_participant",  # the other party
         "UPDATE conversations_conversation",  # last activity
         "UPDATE providers_message",
@@ -68,7 +71,9 @@ def test_start_join_and_relay_use_no_savepoint_they_do_not_need(texting):
         *DELIVERY,
     ]
     assert start == [
-        *WEBHOOK,
+        *TEXT,
+        NUMBER,
+        *LOOKUPS,
         # Only the inserts that may collide (a code held on the number, a second
         # conversation of the same person) are in a savepoint. Lapsed holders of the
         # code are looked for only after such a collision.
@@ -81,7 +86,8 @@ def test_start_join_and_relay_use_no_savepoint_they_do_not_need(texting):
         *DELIVERY,
     ]
     assert join == [
-        *WEBHOOK,
+        *TEXT,
+        *LOOKUPS,
         # The sender's state comes from the webhook's lookups above, not read again.
         "SELECT providers_proxynumber",  # the number locked: JOINs on it take turns
         "SELECT conversations_joinfailure",  # failed JOINs of this sender

@@ -1,0 +1,79 @@
+"""The pool number a text or call came in on, kept per process for a few seconds.
+
+Every text and call starts by finding the active pool number it was sent to. The pool
+is small (tens to hundreds of numbers) and changes rarely, by staff; the lookup was one
+of a call's three statements and about a tenth of a call's instructions in the web
+process (`python -m bench.instructions`). So each process keeps what it found, the
+answer "not in the pool" included, for MASKED_NUMBERS_POOL_CACHE_SECONDS (default 5;
+0 turns this off):
+
+- a change made in this process is seen at once: every save, delete and retirement of
+  a number empties the cache, and again when its transaction commits;
+- a change made elsewhere (another web process, a shell) reaches this one's routing
+  within those seconds, as if the text had arrived that much earlier. Routing itself
+  (whose ride or conversation, the other party) is always read from the database.
+
+As Django's own content-type cache, it is emptied between tests (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .db import fetch_instance, quoted_names
+from .models import ProxyNumber
+
+# The number is unique, so LIMIT 1 takes no ORDER BY.
+_ACTIVE_SQL = "SELECT * FROM {proxy} WHERE number = %s AND active LIMIT 1"
+_MAX_ENTRIES = 10_000  # numbers the vendor sent us; a flood of unknown ones cannot grow it
+
+_entries: dict[tuple[str, str], tuple[float, ProxyNumber | None]] = {}
+
+
+def active_proxy(number: str) -> ProxyNumber | None:
+    """The active pool number `number` (E.164), or None: a copy of its own to the caller."""
+    key, now = (connection.alias, number), time.monotonic()
+    entry = _entries.get(key)
+    if entry is None or entry[0] <= now:
+        entry = (now + settings.MASKED_NUMBERS_POOL_CACHE_SECONDS, _lookup(number))
+        if entry[0] > now:
+            if len(_entries) >= _MAX_ENTRIES:
+                _entries.clear()
+            _entries[key] = entry
+    return copy.copy(entry[1])
+
+
+@cache
+def _active_sql(alias: str) -> str:
+    return _ACTIVE_SQL.format(**quoted_names(alias, proxy=ProxyNumber))
+
+
+def _lookup(number: str) -> ProxyNumber | None:
+    # Raw: the ORM's query building costs more than the lookup (see providers/db.py).
+    alias = connection.alias
+    return fetch_instance(ProxyNumber, _active_sql(alias), [number], alias=alias)
+
+
+def pool_cache_clear() -> None:
+    """Forget every number looked up: the next text or call reads the pool again."""
+    _entries.clear()
+
+
+def pool_changed() -> None:
+    """A number was added, changed or retired here: now, and once it is committed (a
+    lookup in between, by another thread, may have read the rows before the change)."""
+    pool_cache_clear()
+    transaction.on_commit(pool_cache_clear)
+
+
+@receiver(post_save, sender=ProxyNumber, dispatch_uid="providers.pool.saved")
+@receiver(post_delete, sender=ProxyNumber, dispatch_uid="providers.pool.deleted")
+def _number_saved_or_deleted(**kwargs) -> None:
+    pool_changed()
