@@ -9,6 +9,7 @@ noisy. Not counted: the connection health check, one `SELECT 1` before each requ
 
 from __future__ import annotations
 
+import re
 import time
 
 from .common import child_main
@@ -25,9 +26,16 @@ def commits_in(sqls: list[str]) -> int:
         elif sql in ("COMMIT", "ROLLBACK"):
             commits += sql == "COMMIT"
             in_transaction = False
-        elif not in_transaction and sql.startswith(("INSERT", "UPDATE", "DELETE")):
+        elif not in_transaction and _writes(sql):
             commits += 1
     return commits
+
+
+def _writes(sql: str) -> bool:
+    """An INSERT, UPDATE or DELETE, or a WITH whose parts write (`WITH a AS (INSERT …)`)."""
+    if sql.startswith(("INSERT", "UPDATE", "DELETE")):
+        return True
+    return sql.startswith("WITH") and re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql) is not None
 
 
 def in_process_sender():

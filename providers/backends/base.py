@@ -15,7 +15,9 @@ class BaseProvider:
     Subclasses implement send_sms(), and the webhook methods for the traffic the vendor
     can send us: parse_sms_webhook() for inbound SMS, parse_call_webhook() and
     render_call() for inbound calls. A parse method verifies the request first
-    (raising WebhookValidationError), then reads it (raising MalformedWebhook).
+    (raising WebhookValidationError), then reads it (raising MalformedWebhook). A
+    request with a one-time id (a signature's jti) gives it as the event's `nonce`:
+    the telephony layer writes it with the event and refuses a request that repeats it.
     Credentials arrive as keyword options from settings, never read from settings here.
     """
 

@@ -77,6 +77,9 @@ def test_commits_count_explicit_ones_and_writes_in_autocommit():
     assert commits_in(webhook) == 3
     assert commits_in(["SELECT 1"]) == 0
     assert commits_in(["BEGIN", "INSERT INTO x", "ROLLBACK"]) == 0
+    # A data-modifying WITH in autocommit is a commit; a reading one is not.
+    assert commits_in(["WITH g AS (INSERT INTO seen VALUES (1)) SELECT 1", "SELECT 2"]) == 1
+    assert commits_in(["WITH r AS (SELECT 1) SELECT * FROM r"]) == 0
 
 
 def test_cpu_per_request_by_part_in_milliseconds():
