@@ -4,8 +4,8 @@ Every text and call starts by finding the active pool number it was sent to. The
 is small (tens to hundreds of numbers) and changes rarely, by staff; the lookup was one
 of a call's three statements and about a tenth of a call's instructions in the web
 process (`python -m bench.instructions`). So each process keeps what it found, the
-answer "not in the pool" included, for MASKED_NUMBERS_POOL_CACHE_SECONDS (default 5;
-0 turns this off):
+answer "not in the pool" included, for settings.MASKED_NUMBERS_POOL_CACHE_SECONDS (the
+environment's MASKED_NUMBERS_POOL_CACHE, default 5; 0 turns this off):
 
 - a change made in this process is seen at once: every save, delete and retirement of
   a number empties the cache, and again when its transaction commits;
@@ -13,7 +13,8 @@ answer "not in the pool" included, for MASKED_NUMBERS_POOL_CACHE_SECONDS (defaul
   within those seconds, as if the text had arrived that much earlier. Routing itself
   (whose ride or conversation, the other party) is always read from the database.
 
-As Django's own content-type cache, it is emptied between tests (tests/conftest.py).
+Tests empty it before and after each test (tests/conftest.py): a test's rollback
+changes the rows behind its back, and no signal says so.
 """
 
 from __future__ import annotations
