@@ -22,6 +22,9 @@ class BaseRouter:
     # Whether route_call() writes. One that only reads is not wrapped in a transaction:
     # a call is then answered with one write, its log row (see inbound_call_receive).
     call_routing_writes: ClassVar[bool] = True
+    # Whether route_sms() writes. One that only reads is asked before the text is
+    # logged, so the log row is written once, with its outcome (see inbound_sms_receive).
+    sms_routing_writes: ClassVar[bool] = True
 
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         raise NotImplementedError(f"{type(self).__qualname__} must implement route_sms()")

@@ -31,7 +31,7 @@ from .phone import country_of, mask, redact, to_e164
 from .pool import active_proxy, pool_changed
 from .registry import get_provider, get_router
 from .routing import BaseRouter
-from .types import CallAction, CallActionKind, InboundCall, InboundSms
+from .types import CallAction, CallActionKind, InboundCall, InboundSms, SmsDecision
 
 logger = logging.getLogger(__name__)
 
@@ -99,21 +99,32 @@ def _tasks_in_this_database() -> bool:
 def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
     """Log an inbound SMS once, let the number's service decide, queue what it says.
 
-    A vendor id seen before is a redelivery: acknowledged, not processed again.
+    A vendor id seen before is a redelivery: acknowledged, not processed again. A router
+    whose routing only reads (`sms_routing_writes`, a ride's) is asked first and the
+    text logged with its outcome in one write; one that writes is asked after the text
+    is logged, so a redelivery or a replay, found at that write, changes nothing.
     """
     # Inside the webhook's transaction no savepoint of its own: nobody carries on after
     # a failure here, and a savepoint is two more statements on every text.
     with transaction.atomic(savepoint=False):
+        proxy = active_proxy(inbound.recipient)
+        router = get_router(proxy.service) if proxy is not None and proxy.sms else None
         message = Message(
             direction=Direction.INBOUND,
             kind=Kind.SMS,
             provider=inbound.provider,
             vendor_id=inbound.vendor_id,
+            proxy=proxy,
             sender=inbound.sender,
             recipient=inbound.recipient,
             body=inbound.text,
-            status=Status.RECEIVED,
+            status=Status.RECEIVED if router is not None else Status.UNROUTED,
         )
+        if router is None:
+            message.outcome = "not_in_pool" if proxy is None else "sms_off"
+        decision = None
+        if router is not None and not router.sms_routing_writes:
+            decision = _route_sms(router, message, inbound)
         # A redelivery collides on the (provider, vendor id) constraint; ON CONFLICT DO
         # NOTHING tells so in the same statement, without a savepoint around it.
         if not _insert_inbound(message, nonce=inbound.nonce):
@@ -126,12 +137,7 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             )
             return InboundResult(message=existing, duplicate=True)
 
-        proxy = active_proxy(inbound.recipient)
-        if proxy is None or not proxy.sms:
-            message.proxy = proxy
-            message.status = Status.UNROUTED
-            message.outcome = "not_in_pool" if proxy is None else "sms_off"
-            update_fields(message, "proxy", "status", "outcome", "updated_at")
+        if router is None:
             logger.warning(
                 "SMS from %s to %s not routed: %s",
                 mask(inbound.sender),
@@ -140,13 +146,9 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             )
             return InboundResult(message=message)
 
-        decision = get_router(proxy.service).route_sms(
-            proxy=proxy, sender=inbound.sender, text=inbound.text
-        )
-        message.proxy = proxy
-        message.session = decision.session
-        message.outcome = decision.outcome
-        update_fields(message, "proxy", "session", "outcome", "updated_at")
+        if decision is None:
+            decision = _route_sms(router, message, inbound)
+            update_fields(message, "session", "outcome", "updated_at")
         for outbound in decision.messages:
             sms_queue(
                 proxy=proxy,
@@ -165,6 +167,14 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             len(decision.messages),
         )
         return InboundResult(message=message)
+
+
+def _route_sms(router: BaseRouter, message: Message, inbound: InboundSms) -> SmsDecision:
+    """The router's decision on a text, its session and outcome set on the log row."""
+    decision = router.route_sms(proxy=message.proxy, sender=inbound.sender, text=inbound.text)
+    message.session = decision.session
+    message.outcome = decision.outcome
+    return decision
 
 
 def inbound_call_receive(*, inbound: InboundCall) -> CallAction:

@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 
 
 class RidesRouter(BaseRouter):
-    call_routing_writes = False  # route_call() reads the ride only
+    # route_call() and route_sms() read the ride (and the replies sent) only.
+    call_routing_writes = False
+    sms_routing_writes = False
 
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         ride = ride_for_inbound(proxy=proxy, sender=sender)

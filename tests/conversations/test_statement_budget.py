@@ -71,8 +71,8 @@ def test_start_join_and_relay_use_no_savepoint_they_do_not_need(texting):
         *DELIVERY,
     ]
     assert start == [
-        *TEXT,
         NUMBER,
+        *TEXT,
         *LOOKUPS,
         # Only the inserts that may collide (a code held on the number, a second
         # conversation of the same person) are in a savepoint. Lapsed holders of the

@@ -59,22 +59,24 @@ def logged_with_jti(table: str) -> list[str]:
     return ["INSERT providers_seensignature", f"INSERT {table}"]
 
 
-def test_a_relayed_text_is_five_statements_and_its_delivery_two(client, vendor_apis):
-    make_ride(provider="messagebird")
+def test_a_relayed_text_is_four_statements_and_its_delivery_two(client, vendor_apis):
+    ride = make_ride(provider="messagebird")
     with CaptureQueriesContext(connection) as captured:
         response = post_messagebird_sms(client, SMS)
     assert response.status_code == 200
-    # The text and its jti: a replay conflicts on the jti, a redelivery on the text.
     assert statements(captured) == [
-        *logged_with_jti("providers_message"),
         "SELECT providers_proxynumber",
         "SELECT rides_ride",  # the sender's open ride on this number, either role
-        "UPDATE providers_message",  # the text's ride and outcome
+        # The text with its ride and outcome (routing only read, so it is asked first),
+        # and its jti: a replay conflicts on the jti, a redelivery on the text.
+        *logged_with_jti("providers_message"),
         "INSERT providers_message",  # the relay, queued
         # delivery (the test settings run tasks at once, after the commit)
         "UPDATE providers_message",  # claimed, and read back in the same statement
         "UPDATE providers_message",  # sent
     ]
+    inbound = Message.objects.get(direction=Direction.INBOUND)
+    assert (inbound.outcome, inbound.session, inbound.status) == ("relayed", ride.session, "received")
     assert Message.objects.get(direction=Direction.OUTBOUND).status == Status.SENT
 
 
@@ -101,6 +103,7 @@ def test_a_redelivered_text_stops_at_its_insert_without_a_savepoint(client, vend
         response = post_messagebird_sms(client, SMS)  # same vendor id, new signature
     assert response.status_code == 200
     assert statements(captured) == [
+        "SELECT rides_ride",  # routed again (a read; the number is kept from the first)
         *logged_with_jti("providers_message"),  # the text conflicts: only the jti is new
         "SELECT providers_message",  # the first one, for the log line and the caller
     ]
@@ -142,7 +145,8 @@ def test_a_replayed_text_is_refused_at_its_first_write_and_leaves_nothing(client
                 HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature,
             )
         assert response.status_code == expected
-    assert statements(captured) == logged_with_jti("providers_message")[:1]
+    # Routed again (a read), then refused where its jti would be written.
+    assert statements(captured) == ["SELECT rides_ride", *logged_with_jti("providers_message")[:1]]
     assert transaction_control(captured)[-1] == "ROLLBACK"
     assert SeenSignature.objects.count() == 1
     assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
