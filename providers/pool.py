@@ -19,12 +19,12 @@ changes the rows behind its back, and no signal says so.
 
 from __future__ import annotations
 
-import copy
 import time
 from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -48,7 +48,19 @@ def active_proxy(number: str) -> ProxyNumber | None:
             if len(_entries) >= _MAX_ENTRIES:
                 _entries.clear()
             _entries[key] = entry
-    return copy.copy(entry[1])
+    return _own_copy(entry[1])
+
+
+def _own_copy(number: ProxyNumber | None) -> ProxyNumber | None:
+    """A copy the caller may change: the same field values (strings, numbers, flags)
+    and a model state of its own. What copy.copy makes, without pickling's detour."""
+    if number is None:
+        return None
+    clone = ProxyNumber.__new__(ProxyNumber)
+    clone.__dict__.update(number.__dict__)
+    clone._state = ModelState()
+    clone._state.db, clone._state.adding = number._state.db, number._state.adding
+    return clone
 
 
 @cache

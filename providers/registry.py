@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 
 from django.conf import settings
@@ -11,23 +12,22 @@ from .backends.base import BaseProvider
 from .exceptions import ProviderNotConfigured
 from .routing import BaseRouter
 
+# alias -> (the configuration it was made from, as it was then; the provider)
+_providers: dict[str, tuple[dict, BaseProvider]] = {}
+
 
 def get_provider(alias: str) -> BaseProvider:
-    return _provider(alias, _config_key(alias))
-
-
-def _config_key(alias: str) -> str:
+    """The provider configured as `alias`, made once per configuration: a changed
+    configuration (tests overriding settings) gets a new instance. Every text and call
+    asks, so the check is one comparison of the configuration with a copy of it."""
     config = settings.MASKED_NUMBERS_PROVIDERS.get(alias)
     if config is None:
         raise ProviderNotConfigured(f"provider {alias!r} is not configured")
-    return repr(sorted(config.items()))
-
-
-@cache
-def _provider(alias: str, _key: str) -> BaseProvider:
-    # Cached per configuration, so tests overriding settings get a fresh instance.
-    config = settings.MASKED_NUMBERS_PROVIDERS[alias]
-    return import_string(config["BACKEND"])(alias=alias, **config.get("OPTIONS", {}))
+    made = _providers.get(alias)
+    if made is None or made[0] != config:
+        provider = import_string(config["BACKEND"])(alias=alias, **config.get("OPTIONS", {}))
+        made = _providers[alias] = (copy.deepcopy(config), provider)
+    return made[1]
 
 
 def provider_aliases() -> list[str]:

@@ -89,7 +89,16 @@ def test_zero_seconds_reads_every_time(number, settings, clock):
 def test_each_caller_gets_its_own_copy(number, clock):
     first = active_proxy(number.number)
     first.service = "changed by a caller"
-    assert active_proxy(number.number).service == number.service
+    first._state.fields_cache["anything"] = object()
+    second = active_proxy(number.number)
+    assert second.service == number.service
+    assert second._state.fields_cache == {}
+    # A row as read from the database: saving it updates, it does not insert.
+    assert (second.pk, second._state.adding, second._state.db) == (number.pk, False, "default")
+    second.country = "CA"
+    second.save(update_fields=["country"])
+    number.refresh_from_db()
+    assert number.country == "CA"
 
 
 def test_unknown_numbers_cannot_grow_it_without_bound(settings, monkeypatch, clock):
