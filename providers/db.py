@@ -229,8 +229,26 @@ def fetch_instance(
         if row is None:
             return None
         columns = tuple(column[0] for column in cursor.description)
+    return _instances(model, connection, columns, [row])[0]
+
+
+def fetch_instances(
+    model: type[models.Model], sql: str, params: list, *, alias: str = DEFAULT_DB_ALIAS
+) -> list[models.Model]:
+    """Every row of `sql` as an instance of `model`, as `fetch_instance` makes one."""
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        columns = tuple(column[0] for column in cursor.description)
+    return _instances(model, connection, columns, rows)
+
+
+def _instances(model: type[models.Model], connection, columns: tuple[str, ...], rows: list):
     positions, names, compiler, converters = _row_reader(model, connection, columns)
-    values = [row[position] for position in positions]
+    values = [[row[position] for position in positions] for row in rows]
     if converters:
-        values = next(iter(compiler.apply_converters([values], converters)))
-    return model.from_db(alias, names, values)
+        values = list(compiler.apply_converters(values, converters))
+    return [model.from_db(connection.alias, names, row) for row in values]

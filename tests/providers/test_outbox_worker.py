@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.management import call_command
 
@@ -189,7 +191,7 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
     assert task_statements[0].lstrip().startswith("UPDATE")
     assert "FOR UPDATE SKIP LOCKED" in task_statements[0]
     # The result: one UPDATE of the fields the library's set_successful() saves.
-    assert task_statements[1].startswith("UPDATE")
+    assert task_statements[1].lstrip().startswith("UPDATE")
     for column in ("status", "return_value", "finished_at", "exception_class_path", "traceback"):
         assert f'"{column}" = ' in task_statements[1]
     states = {t.pk: t for t in DBTaskResult.objects.all()}
@@ -212,3 +214,157 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
     assert states[elsewhere.pk].status == "READY"
     assert states[later.pk].status == "READY"
     assert len(mocked_responses.calls) == 2
+
+
+def _worker(**options):
+    from providers.management.commands.delivery_worker import ResilientWorker
+
+    defaults = {
+        "queue_names": ["default"],
+        "interval": 0,
+        "batch": True,  # the library's "until the queue is empty"
+        "backend_name": "default",
+        "startup_delay": False,
+        "max_tasks": None,
+        "worker_id": "w-batch",
+        "excluded_queue_names": [],
+    }
+    return ResilientWorker(**{**defaults, **options})
+
+
+def _queued_texts(count: int) -> list[Message]:
+    from providers.models import ProxyNumber
+    from providers.services import sms_queue
+
+    proxy = ProxyNumber.objects.filter(number="+12065550150").first() or proxy_number(
+        number="+12065550150", provider="flowroute", voice=False
+    )
+    return [
+        sms_queue(proxy=proxy, recipient="+14155550123", body=f"text {n}") for n in range(count)
+    ]
+
+
+def _sent_body(call) -> str:
+    return json.loads(call.request.body)["data"]["attributes"]["body"]
+
+
+def _task_statements(captured) -> list[str]:
+    """The worker's statements on the task table, as 'claim', 'successes' or 'release'."""
+    kinds = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if "dbtaskresult" not in sql:
+            continue
+        if "SKIP LOCKED" in sql:
+            kinds.append("claim")
+        elif "'SUCCESSFUL'" in sql:
+            kinds.append("successes")
+        elif "'READY'" in sql:
+            kinds.append("release")
+        else:
+            kinds.append(sql)
+    return kinds
+
+
+@requires_postgres
+def test_the_worker_claims_several_tasks_at_once_and_records_their_successes_together(
+    mocked_responses, database_tasks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    flowroute_accepts(mocked_responses)
+    texts = _queued_texts(5)
+    # The last one queued is urgent: it goes first, as in the library's order.
+    urgent = DBTaskResult.objects.order_by("-enqueued_at")[0]
+    DBTaskResult.objects.filter(pk=urgent.pk).update(priority=10)
+
+    with CaptureQueriesContext(connection) as captured:
+        _worker(claim_at_once=3).run()
+
+    # Three, then the last two, then none: the queue is empty.
+    assert _task_statements(captured) == ["claim", "successes", "claim", "successes", "claim"]
+    sent_bodies = [_sent_body(call) for call in mocked_responses.calls]
+    assert sent_bodies[0] == "text 4"
+    assert sorted(sent_bodies) == sorted(text.body for text in texts)
+    for text in texts:
+        text.refresh_from_db()
+        assert (text.status, text.attempts) == (Status.SENT, 1)
+    for task in DBTaskResult.objects.all():
+        result = task.task_result
+        assert (task.status, task.worker_ids, result.return_value) == (
+            "SUCCESSFUL",
+            ["w-batch"],
+            "sent",
+        )
+        assert result.started_at <= result.finished_at
+        assert not result.errors
+    finish_times = {task.finished_at for task in DBTaskResult.objects.all()}
+    assert len(finish_times) == 5, "each task keeps its own finish time"
+
+
+@requires_postgres
+def test_a_stop_during_a_claim_finishes_the_task_under_way_and_puts_the_rest_back(
+    mocked_responses, database_tasks
+):
+    import signal
+
+    import responses
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.providers.vendors import FLOWROUTE_MESSAGES_URL, fixture_json
+
+    worker = _worker(claim_at_once=3)
+
+    def stop_then_accept(request):
+        worker.shutdown(signal.SIGTERM, None)  # as the signal handler is called
+        return 202, {}, json.dumps(fixture_json("flowroute/sms_sent.json"))
+
+    mocked_responses.add_callback(responses.POST, FLOWROUTE_MESSAGES_URL, stop_then_accept)
+    texts = _queued_texts(3)
+
+    with CaptureQueriesContext(connection) as captured:
+        worker.run()
+
+    assert _task_statements(captured) == ["claim", "successes", "release"]
+    assert len(mocked_responses.calls) == 1
+    statuses = sorted(Message.objects.filter(pk__in=[t.pk for t in texts]).values_list("status"))
+    assert statuses == [(Status.QUEUED,), (Status.QUEUED,), (Status.SENT,)]
+    assert sorted(DBTaskResult.objects.values_list("status", flat=True)) == [
+        "READY",
+        "READY",
+        "SUCCESSFUL",
+    ]
+    assert not DBTaskResult.objects.filter(status="READY", started_at__isnull=False).exists()
+
+    # The next worker delivers what was put back.
+    mocked_responses.reset()
+    flowroute_accepts(mocked_responses)
+    _worker(claim_at_once=3).run()
+    assert Message.objects.filter(status=Status.SENT).count() == 3
+    assert len(mocked_responses.calls) == 2
+
+
+@requires_postgres
+def test_after_a_slow_claim_the_worker_claims_one_task_at_a_time(mocked_responses, database_tasks):
+    """A slow vendor holds every task of a claim; the others are left to other workers."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    flowroute_accepts(mocked_responses)
+    _queued_texts(5)
+    fast, slow = _worker(claim_at_once=3), _worker(claim_at_once=3)
+    slow.slow_task_seconds = 0  # every task counts as slow
+
+    with CaptureQueriesContext(connection) as captured:
+        slow.run()
+    # 3, then 1, 1 (and an empty claim): one at a time after the first claim.
+    assert _task_statements(captured).count("claim") == 4
+
+    _queued_texts(5)
+    with CaptureQueriesContext(connection) as captured:
+        fast.run()
+    assert _task_statements(captured).count("claim") == 3  # 3, 2, and the empty one

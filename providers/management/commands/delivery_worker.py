@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import random
+import signal
 import time
+from argparse import ArgumentTypeError
 from functools import cache
+from types import FrameType
 
 from django.db import Error as DatabaseFailure
 from django.db import close_old_connections, connections
@@ -15,60 +18,86 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from providers.db import fetch_instance, quoted_names
+from providers.db import fetch_instances, quoted_names
 from providers.models import DeliveryTask
 
 logger = logging.getLogger(__name__)
 
-# django-tasks-db's next ready task (`DBTaskResult.objects.ready()`, its queue filters,
+# django-tasks-db's next ready tasks (`DBTaskResult.objects.ready()`, its queue filters,
 # the model's ordering), locked and marked running as `DBTaskResult.claim()` does, in
-# one statement. The statuses are written in so that the partial index of ready tasks
-# (`tasks_db_new_ordering_idx`) matches the prepared statement's plan.
-_CLAIM_NEXT_SQL = """
+# one statement: up to %s of them. The statuses are written in so that the partial index
+# of ready tasks (`tasks_db_new_ordering_idx`) matches the prepared statement's plan.
+# `= ANY(ARRAY(…))` runs the locking subquery once (`IN (…)` may run it again in a join).
+_CLAIM_READY_SQL = """
     UPDATE {table} SET {status} = '{running}', {started_at} = %s,
         {worker_ids} = {worker_ids} || %s::jsonb
-    WHERE {id} = (
+    WHERE {id} = ANY(ARRAY(
         SELECT {id} FROM {table}
         WHERE {status} = '{ready}' AND {backend_name} = %s{queues}
           AND ({run_after} = %s OR {run_after} <= %s)
         ORDER BY {priority} DESC, {run_after} ASC, {enqueued_at} ASC
-        LIMIT 1 FOR UPDATE SKIP LOCKED
-    )
+        LIMIT %s FOR UPDATE SKIP LOCKED
+    ))
     RETURNING *
 """
 
+# The successes of a claim's tasks, each with its own finish time and return value: the
+# fields DBTaskResult.set_successful() saves, for all of them in one statement.
+_SUCCESSES_SQL = """
+    UPDATE {table} SET {status} = '{successful}', {finished_at} = done.finished_at,
+        {return_value} = done.return_value, {exception_class_path} = '', {traceback} = ''
+    FROM unnest(%s::uuid[], %s::timestamptz[], %s::jsonb[]) AS done(id, finished_at, return_value)
+    WHERE {table}.{id} = done.id
+"""
+
+# Claimed tasks this worker did not start (it was asked to stop): ready again.
+_RELEASE_SQL = """
+    UPDATE {table} SET {status} = '{ready}', {started_at} = NULL
+    WHERE {id} = ANY(%s::uuid[]) AND {status} = '{running}'
+"""
+
+_COLUMNS = (
+    "id",
+    "status",
+    "started_at",
+    "finished_at",
+    "worker_ids",
+    "backend_name",
+    "queue_name",
+    "run_after",
+    "priority",
+    "enqueued_at",
+    "return_value",
+    "exception_class_path",
+    "traceback",
+)
+
 
 @cache
-def _claim_next_sql(alias: str, *, only_queues: bool, except_queues: bool) -> str:
+def _statements(alias: str, *, only_queues: bool, except_queues: bool) -> dict[str, str]:
     names = quoted_names(
-        alias,
-        table=DBTaskResult,
-        **{
-            name: (DBTaskResult, name)
-            for name in (
-                "id",
-                "status",
-                "started_at",
-                "worker_ids",
-                "backend_name",
-                "queue_name",
-                "run_after",
-                "priority",
-                "enqueued_at",
-            )
-        },
+        alias, table=DBTaskResult, **{name: (DBTaskResult, name) for name in _COLUMNS}
     )
     queues = ""
     if only_queues:
         queues += f" AND {names['queue_name']} = ANY(%s)"
     if except_queues:
         queues += f" AND NOT ({names['queue_name']} = ANY(%s))"
-    return _CLAIM_NEXT_SQL.format(
-        running=TaskResultStatus.RUNNING.value,
-        ready=TaskResultStatus.READY.value,
-        queues=queues,
-        **names,
-    )
+    statuses = {
+        "running": TaskResultStatus.RUNNING.value,
+        "ready": TaskResultStatus.READY.value,
+        "successful": TaskResultStatus.SUCCESSFUL.value,
+    }
+    return {
+        "claim": _CLAIM_READY_SQL.format(queues=queues, **statuses, **names),
+        "successes": _SUCCESSES_SQL.format(**statuses, **names),
+        "release": _RELEASE_SQL.format(**statuses, **names),
+    }
+
+
+def _library_order(task: DBTaskResult) -> tuple:
+    """DBTaskResult's ordering (priority first, then due time, then age)."""
+    return (-task.priority, task.run_after, task.enqueued_at)
 
 
 class ResilientWorker(db_worker.Worker):
@@ -77,15 +106,28 @@ class ResilientWorker(db_worker.Worker):
     - It exits on the first database error; this one waits and goes on. A delivery cut
       short by the outage is left in `sending` and comes back through the outbox sweep
       when its lease expires.
-    - On PostgreSQL the next task is found and claimed in one `UPDATE … RETURNING`
-      instead of a transaction of an ORM `SELECT … FOR UPDATE SKIP LOCKED` and an ORM
-      save: one statement and one commit instead of four round trips, and no query
-      building for every task (`python -m bench.profile worker` measures it). Running
-      the task stays the library's (`Worker.run_task`); a success is recorded by
-      `DeliveryTask` in one prepared UPDATE, a failure by the library's save.
+    - On PostgreSQL it claims up to `claim_at_once` ready tasks in one `UPDATE …
+      RETURNING` instead of one at a time in a transaction of an ORM `SELECT … FOR
+      UPDATE SKIP LOCKED` and an ORM save, and records their successes together in one
+      UPDATE: per text, a fraction of a statement where there were four round trips
+      and two commits (`python -m bench.profile worker` measures it). Running each task
+      stays the library's (`Worker.run_task`), one after the other, in the library's
+      order; a failure is recorded at once by the library's save. Tasks that take long
+      (a slow vendor) hold the others of their claim, so after such a claim the worker
+      claims one task at a time, leaving the rest to other workers, until tasks are
+      quick again. Asked to stop, it finishes the task under way and puts the claimed
+      tasks it did not start back in the queue.
     """
 
     max_pause = 10.0
+    claim_at_once = 8
+    slow_task_seconds = 0.25
+
+    def __init__(self, *, claim_at_once: int | None = None, **options) -> None:
+        super().__init__(**options)
+        if claim_at_once is not None:
+            self.claim_at_once = claim_at_once
+        self._holding = False  # claimed tasks not yet run or put back
 
     def run(self) -> None:
         pause = 0.5
@@ -103,8 +145,17 @@ class ResilientWorker(db_worker.Worker):
                 time.sleep(pause)
                 pause = min(pause * 2, self.max_pause)
 
+    def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        if self.running and self._holding:
+            # The library exits at once between two tasks; with claimed tasks in hand,
+            # finish the one under way and put the rest back first.
+            logger.warning("Received %s - stopping after this task", signal.strsignal(signum))
+            self.running = False
+            return
+        super().shutdown(signum, frame)
+
     def serve(self) -> None:
-        """The library's loop (`Worker.run`), with the one-statement claim; elsewhere
+        """The library's loop (`Worker.run`), claiming several tasks at once; elsewhere
         (SQLite: one writer at a time, no SKIP LOCKED) the library's own loop."""
         if connections[DBTaskResult.objects.db].vendor != "postgresql":
             super().run()
@@ -112,39 +163,95 @@ class ResilientWorker(db_worker.Worker):
         logger.info("worker %s started, queues %s", self.worker_id, ",".join(self.queue_names))
         if self.startup_delay and self.interval:
             time.sleep(random.random())  # noqa: S311 - spreads workers started together
+        at_once = self.claim_at_once
         while self.running:
             close_old_connections()
-            task_result = self.claim_next()
-            if task_result is not None:
-                self.run_task(task_result)
+            limit = at_once
+            if self.max_tasks is not None:
+                limit = min(limit, self.max_tasks - self._run_tasks)
+            tasks = self.claim_ready(limit)
+            if tasks:
+                started = time.monotonic()
+                ran = self.run_claimed(tasks)
+                slow = time.monotonic() - started > self.slow_task_seconds * max(ran, 1)
+                at_once = 1 if slow else self.claim_at_once
             elif self.batch:
                 return
             if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                 return
             close_old_connections()
-            if self.running and task_result is None:
+            if self.running and not tasks:
                 time.sleep(self.interval)
 
-    def claim_next(self) -> DeliveryTask | None:
-        """The next ready task of this worker's queues, marked running by it; None if
-        there is none (or every ready one is being claimed by another worker)."""
-        connection = connections[DBTaskResult.objects.db]
-        adapt = connection.ops.adapt_datetimefield_value
+    def _statement(self, name: str) -> tuple[str, str]:
+        alias = DBTaskResult.objects.db
+        sql = _statements(
+            alias,
+            only_queues=not self.process_all_queues,
+            except_queues=bool(self.excluded_queue_names),
+        )[name]
+        return alias, sql
+
+    def claim_ready(self, limit: int = 1) -> list[DeliveryTask]:
+        """Up to `limit` ready tasks of this worker's queues, marked running by it, in
+        the library's order; none if there are none (or every ready one is being
+        claimed by another worker)."""
+        alias, sql = self._statement("claim")
+        adapt = connections[alias].ops.adapt_datetimefield_value
         now = adapt(timezone.now())
         params: list = [now, json.dumps([self.worker_id]), self.backend_name]
-        only_queues = not self.process_all_queues
-        if only_queues:
+        if not self.process_all_queues:
             params.append(self.queue_names)
         if self.excluded_queue_names:
             params.append(self.excluded_queue_names)
-        params += [adapt(get_date_max()), now]
-        sql = _claim_next_sql(
-            connection.alias,
-            only_queues=only_queues,
-            except_queues=bool(self.excluded_queue_names),
-        )
-        # As DeliveryTask: the library's row, its success saved in one prepared UPDATE.
-        return fetch_instance(DeliveryTask, sql, params, alias=connection.alias)
+        params += [adapt(get_date_max()), now, limit]
+        # As DeliveryTask: the library's rows, their successes recorded by this worker.
+        tasks = fetch_instances(DeliveryTask, sql, params, alias=alias)
+        return sorted(tasks, key=_library_order)
+
+    def run_claimed(self, tasks: list[DeliveryTask]) -> int:
+        """Run claimed tasks in turn, then record their successes in one statement and
+        put back those not started (a stop was asked for). Returns how many ran."""
+        finished: list[DeliveryTask] = []
+        ran = 0
+        self._holding = True
+        try:
+            for task in tasks:
+                if not self.running:
+                    break
+                task.finished_into = finished
+                self.run_task(task)
+                ran += 1
+        finally:
+            self._holding = False
+            try:
+                self.record_successes(finished)
+            finally:
+                self.release(tasks[ran:])
+        return ran
+
+    def record_successes(self, tasks: list[DeliveryTask]) -> None:
+        if not tasks:
+            return
+        alias, sql = self._statement("successes")
+        connection = connections[alias]
+        finished_at = DBTaskResult._meta.get_field("finished_at")
+        return_value = DBTaskResult._meta.get_field("return_value")
+        params = [
+            [task.pk for task in tasks],
+            [finished_at.get_db_prep_save(task.finished_at, connection) for task in tasks],
+            [return_value.get_db_prep_save(task.return_value, connection) for task in tasks],
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def release(self, tasks: list[DeliveryTask]) -> None:
+        if not tasks:
+            return
+        alias, sql = self._statement("release")
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, [[task.pk for task in tasks]])
+        logger.info("%d claimed task(s) put back in the queue", len(tasks))
 
 
 def _without_health_checks() -> None:
@@ -157,8 +264,24 @@ def _without_health_checks() -> None:
         connection.health_check_enabled = False
 
 
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ArgumentTypeError("must be 1 or more")
+    return number
+
+
 class Command(db_worker.Command):
     help = "Run the delivery worker (db_worker that survives database restarts)."
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--claim-at-once",
+            type=_at_least_one,
+            default=ResilientWorker.claim_at_once,
+            help="ready tasks claimed in one statement (PostgreSQL; default %(default)s)",
+        )
 
     def handle(
         self,
@@ -172,6 +295,7 @@ class Command(db_worker.Command):
         max_tasks: int | None,
         worker_id: str,
         exclude_queues: str,
+        claim_at_once: int = ResilientWorker.claim_at_once,
         **options,
     ) -> None:
         self.configure_logging(verbosity)
@@ -185,6 +309,7 @@ class Command(db_worker.Command):
             max_tasks=max_tasks,
             worker_id=worker_id,
             excluded_queue_names=exclude_queues.split(",") if exclude_queues else [],
+            claim_at_once=claim_at_once,
         )
         worker.configure_signals()
         worker.run()
