@@ -12,6 +12,8 @@ else goes through the ORM as usual.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
@@ -102,61 +104,151 @@ class GuardExists(Exception):
     """The guard row of `insert_unless_duplicate` was there already: nothing was written."""
 
 
-def insert_unless_duplicate(instance: models.Model, *, guard: models.Model | None = None) -> bool:
+@dataclass(frozen=True)
+class Then:
+    """A new row `insert_unless_duplicate` writes only if the row `after` was inserted,
+    with that row's primary key in `field` (a foreign key), or, with `path`, at that
+    path of the JSON document in `field`. `after` counts 0 for the row itself, then
+    the rows of `then` in order (it must name an earlier one)."""
+
+    row: models.Model
+    field: str
+    after: int = 0
+    path: tuple[str, ...] = ()
+
+
+def insert_unless_duplicate(
+    instance: models.Model, *, guard: models.Model | None = None, then: Sequence[Then] = ()
+) -> bool:
     """Insert a new row unless it breaks a unique constraint; True if it was inserted.
 
     With `guard`, a row that must be new (a signature's one-time id): it is written
     with `instance`, or nothing is. If it exists already, nothing is written and
     GuardExists is raised; if only `instance` is a duplicate, the guard is written and
-    False is returned. On PostgreSQL both are one statement (a data-modifying WITH),
-    so a webhook's only write needs no transaction; elsewhere two, in one.
+    False is returned. `then`: rows written only if `instance` was (see Then), each
+    given the key of the row it follows. On PostgreSQL all of it is one statement (a
+    data-modifying WITH), so a webhook's only write needs no transaction; elsewhere
+    one statement per row, in one transaction.
     """
-    if guard is None:
-        return insert_row(instance, unless_duplicate=True)
     alias = instance._state.db or DEFAULT_DB_ALIAS
     connection = connections[alias]
+    for number, follower in enumerate(then, start=1):
+        if not 0 <= follower.after < number:
+            raise ValueError(f"row {number} of then follows row {follower.after}, not one before")
+    if guard is None and not then:
+        return insert_row(instance, unless_duplicate=True)
     if connection.vendor != "postgresql":
         with transaction.atomic(using=alias, savepoint=False):
-            fresh = insert_row(guard, unless_duplicate=True)
+            fresh = guard is None or insert_row(guard, unless_duplicate=True)
             inserted = fresh and insert_row(instance, unless_duplicate=True)
+            if inserted:
+                rows = [instance]
+                for follower in then:
+                    _follow(follower, rows[follower.after].pk)
+                    insert_row(follower.row)
+                    rows.append(follower.row)
         # Raised outside the block: an exception inside it would doom an outer one.
         if not fresh:
             raise GuardExists(type(guard).__name__)
         return inserted
-    sql, guard_fields, fields = _guarded_insert_statement(type(guard), type(instance), alias)
-    params = [_prepared(field, guard, connection, add=True) for field in guard_fields]
-    params += [_prepared(field, instance, connection, add=True) for field in fields]
+    shape = tuple((type(f.row), f.field, f.after, f.path) for f in then)
+    sql, field_lists = _chained_insert_statement(
+        type(guard) if guard is not None else None, type(instance), shape, alias
+    )
+    params = []
+    for row, fields in zip((guard, instance, *(f.row for f in then)), field_lists, strict=True):
+        if row is not None:
+            params += [_prepared(field, row, connection, add=True) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        fresh, pk = cursor.fetchone()
+        fresh, *keys = cursor.fetchone()
     if not fresh:
         raise GuardExists(type(guard).__name__)
-    guard._state.adding, guard._state.db = False, alias
-    if pk is None:
+    if guard is not None:
+        guard._state.adding, guard._state.db = False, alias
+    if keys[0] is None:
         return False
-    instance.pk = pk
-    instance._state.adding, instance._state.db = False, alias
+    rows = [instance, *(follower.row for follower in then)]
+    for row, key in zip(rows, keys, strict=True):
+        row.pk = key
+        row._state.adding, row._state.db = False, alias
+    for follower in then:
+        _follow(follower, rows[follower.after].pk)
     return True
 
 
+def _follow(follower: Then, key) -> None:
+    """Put `key` where `follower` says, as the statement does (a path's steps are keys of
+    objects or positions in arrays, as in PostgreSQL's jsonb_set)."""
+    field = follower.row._meta.get_field(follower.field)
+    if not follower.path:
+        setattr(follower.row, field.attname, key)
+        return
+    document = getattr(follower.row, field.attname)
+    *steps, last = (int(step) if step.isdigit() else step for step in follower.path)
+    for step in steps:
+        document = document[step]
+    document[last] = key
+
+
 @cache
-def _guarded_insert_statement(
-    guard_model: type[models.Model], model: type[models.Model], alias: str
-) -> tuple[str, tuple[models.Field, ...], tuple[models.Field, ...]]:
-    """PostgreSQL: the guard row and the row in one statement. The row's values are
-    selected only if the guard was inserted; the result is (guard inserted, row's key)."""
-    guard_into, guard_conflict, guard_fields = _insert_parts(guard_model, alias, True)
+def _chained_insert_statement(
+    guard_model: type[models.Model] | None,
+    model: type[models.Model],
+    then: tuple[tuple[type[models.Model], str, int, tuple[str, ...]], ...],
+    alias: str,
+) -> tuple[str, list[tuple[models.Field, ...]]]:
+    """PostgreSQL: the guard row, the row and the rows that follow it in one statement.
+    The row is selected only if the guard was inserted, each follower only if the row
+    it follows was; the result is (guard inserted, the row's key, the followers' keys).
+    Returns the statement and the fields whose values it takes, row by row (none for a
+    missing guard)."""
+    quote = connections[alias].ops.quote_name
+    parts, field_lists = [], []
+    if guard_model is None:
+        field_lists.append(())
+        exists = "TRUE"
+    else:
+        guard_into, guard_conflict, guard_fields = _insert_parts(guard_model, alias, True)
+        values = f"VALUES ({_placeholders(guard_fields)})"
+        parts.append(f"guard AS ({guard_into} {values} {guard_conflict} RETURNING 1)")
+        field_lists.append(guard_fields)
+        exists = "EXISTS (SELECT 1 FROM guard)"
     into, conflict, fields = _insert_parts(model, alias, True)
-    pk = connections[alias].ops.quote_name(model._meta.pk.column)
+    pk = quote(model._meta.pk.column)
     # Only quoted names from the models' metadata go into the text; values are parameters.
-    guard = f"{guard_into} VALUES ({_placeholders(guard_fields)}) {guard_conflict} RETURNING 1"
-    row = f"{into} SELECT {_placeholders(fields)} WHERE EXISTS (SELECT 1 FROM guard)"  # noqa: S608
-    row += f" {conflict}"
-    sql = (
-        f"WITH guard AS ({guard}), inserted AS ({row} RETURNING {pk}) "  # noqa: S608
-        f"SELECT EXISTS (SELECT 1 FROM guard), (SELECT {pk} FROM inserted)"
+    where = "" if guard_model is None else " WHERE EXISTS (SELECT 1 FROM guard)"
+    parts.append(
+        f"row0 AS ({into} SELECT {_placeholders(fields)}{where} {conflict} RETURNING {pk})"  # noqa: S608
     )
-    return sql, guard_fields, fields
+    field_lists.append(fields)
+    models_in_order = [model]
+    for number, (row_model, field_name, after, path) in enumerate(then, start=1):
+        row_into, _, row_fields = _insert_parts(row_model, alias, False)
+        after_pk = f"row{after}.{quote(models_in_order[after]._meta.pk.column)}"
+        key_field = row_model._meta.get_field(field_name)
+        values = []
+        for field in row_fields:
+            if field is not key_field:
+                values.append("%s")
+            elif path:
+                json_path = "{" + ",".join(path) + "}"
+                values.append(f"jsonb_set(%s::jsonb, '{json_path}', to_jsonb({after_pk}))")
+            else:
+                values.append(after_pk)
+        row_pk = quote(row_model._meta.pk.column)
+        parts.append(
+            f"row{number} AS ({row_into} SELECT {', '.join(values)} "  # noqa: S608
+            f"FROM row{after} RETURNING {row_pk})"
+        )
+        # The key column's own value is not sent, but for a JSON document (the rest of it).
+        field_lists.append(tuple(f for f in row_fields if f is not key_field or path))
+        models_in_order.append(row_model)
+    keys = ", ".join(
+        f"(SELECT {quote(m._meta.pk.column)} FROM row{n})"  # noqa: S608
+        for n, m in enumerate(models_in_order)
+    )
+    return f"WITH {', '.join(parts)} SELECT {exists}, {keys}", field_lists  # noqa: S608
 
 
 @cache

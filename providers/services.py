@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +16,7 @@ from django.utils import timezone
 
 from .db import (
     GuardExists,
+    Then,
     fetch_instance,
     insert_row,
     insert_unless_duplicate,
@@ -31,6 +34,8 @@ from .phone import country_of, mask, redact, to_e164
 from .pool import active_proxy, pool_changed
 from .registry import get_provider, get_router
 from .routing import BaseRouter
+from .task_backend import DeliveryTaskBackend
+from .tasks import deliver_message
 from .types import CallAction, CallActionKind, InboundCall, InboundSms, SmsDecision
 
 logger = logging.getLogger(__name__)
@@ -61,7 +66,36 @@ def sms_queue(
     in_reply_to: Message | None = None,
 ) -> Message:
     """Log an outbound SMS as `queued`; it is delivered after the transaction commits."""
-    message = Message(
+    message = _outbound(
+        proxy=proxy,
+        recipient=recipient,
+        body=body,
+        session=session,
+        outcome=outcome,
+        in_reply_to=in_reply_to,
+    )
+    insert_row(message)
+    if _tasks_in_this_database():
+        # The task row commits, or rolls back, with the message: no commit of its own
+        # after the transaction (one fsync per webhook less), and no window in which a
+        # crash leaves a queued message without its task.
+        delivery_enqueue(message_id=message.pk)
+    else:
+        transaction.on_commit(lambda: delivery_enqueue(message_id=message.pk))
+    return message
+
+
+def _outbound(
+    *,
+    proxy: ProxyNumber,
+    recipient: str,
+    body: str,
+    session: str = "",
+    outcome: str = "",
+    in_reply_to: Message | None = None,
+) -> Message:
+    """An outbound SMS's log row, `queued`, not yet written."""
+    return Message(
         direction=Direction.OUTBOUND,
         kind=Kind.SMS,
         provider=proxy.provider,
@@ -75,15 +109,16 @@ def sms_queue(
         in_reply_to=in_reply_to,
         next_attempt_at=timezone.now(),
     )
-    insert_row(message)
-    if _tasks_in_this_database():
-        # The task row commits, or rolls back, with the message: no commit of its own
-        # after the transaction (one fsync per webhook less), and no window in which a
-        # crash leaves a queued message without its task.
-        delivery_enqueue(message_id=message.pk)
-    else:
-        transaction.on_commit(lambda: delivery_enqueue(message_id=message.pk))
-    return message
+
+
+def _task_rows_backend() -> DeliveryTaskBackend | None:
+    """The task backend whose rows a webhook can write with its own (see task_backend)."""
+    from django.tasks import task_backends
+
+    from .tasks import deliver_message
+
+    backend = task_backends[deliver_message.backend]
+    return backend if isinstance(backend, DeliveryTaskBackend) else None
 
 
 def _tasks_in_this_database() -> bool:
@@ -99,74 +134,140 @@ def _tasks_in_this_database() -> bool:
 def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
     """Log an inbound SMS once, let the number's service decide, queue what it says.
 
-    A vendor id seen before is a redelivery: acknowledged, not processed again. A router
-    whose routing only reads (`sms_routing_writes`, a ride's) is asked first and the
-    text logged with its outcome in one write; one that writes is asked after the text
-    is logged, so a redelivery or a replay, found at that write, changes nothing.
+    A vendor id seen before is a redelivery: acknowledged, not processed again; a
+    signature's id seen before is a replay, refused (WebhookValidationError) having
+    written nothing. A router whose routing only reads (`sms_routing_writes`, a ride's)
+    is asked first, and the text, what it sends and their delivery tasks are written
+    at once (see _receive_routed_first); one that writes is asked after the text is
+    logged, in one transaction with it, so a redelivery or a replay, found at that
+    first write, changes nothing.
     """
-    # Inside the webhook's transaction no savepoint of its own: nobody carries on after
-    # a failure here, and a savepoint is two more statements on every text.
-    with transaction.atomic(savepoint=False):
-        proxy = active_proxy(inbound.recipient)
-        router = get_router(proxy.service) if proxy is not None and proxy.sms else None
-        message = Message(
-            direction=Direction.INBOUND,
-            kind=Kind.SMS,
-            provider=inbound.provider,
-            vendor_id=inbound.vendor_id,
-            proxy=proxy,
-            sender=inbound.sender,
-            recipient=inbound.recipient,
-            body=inbound.text,
-            status=Status.RECEIVED if router is not None else Status.UNROUTED,
-        )
-        if router is None:
-            message.outcome = "not_in_pool" if proxy is None else "sms_off"
-        decision = None
-        if router is not None and not router.sms_routing_writes:
-            decision = _route_sms(router, message, inbound)
+    proxy = active_proxy(inbound.recipient)
+    router = get_router(proxy.service) if proxy is not None and proxy.sms else None
+    message = Message(
+        direction=Direction.INBOUND,
+        kind=Kind.SMS,
+        provider=inbound.provider,
+        vendor_id=inbound.vendor_id,
+        proxy=proxy,
+        sender=inbound.sender,
+        recipient=inbound.recipient,
+        body=inbound.text,
+        status=Status.RECEIVED if router is not None else Status.UNROUTED,
+    )
+    if router is None:
+        message.outcome = "not_in_pool" if proxy is None else "sms_off"
         # A redelivery collides on the (provider, vendor id) constraint; ON CONFLICT DO
         # NOTHING tells so in the same statement, without a savepoint around it.
         if not _insert_inbound(message, nonce=inbound.nonce):
-            logger.info("duplicate %s SMS %s ignored", inbound.provider, inbound.vendor_id)
-            existing = Message.objects.get(
-                provider=inbound.provider,
-                direction=Direction.INBOUND,
-                kind=Kind.SMS,
-                vendor_id=inbound.vendor_id,
-            )
-            return InboundResult(message=existing, duplicate=True)
-
-        if router is None:
-            logger.warning(
-                "SMS from %s to %s not routed: %s",
-                mask(inbound.sender),
-                mask(inbound.recipient),
-                message.outcome,
-            )
-            return InboundResult(message=message)
-
-        if decision is None:
-            decision = _route_sms(router, message, inbound)
-            update_fields(message, "session", "outcome", "updated_at")
-        for outbound in decision.messages:
-            sms_queue(
-                proxy=proxy,
-                recipient=outbound.recipient,
-                body=outbound.body,
-                session=decision.session,
-                outcome=decision.outcome,
-                in_reply_to=message,
-            )
-        logger.info(
-            "SMS %s on %s from %s: %s, %d to send",
-            message.pk,
-            mask(proxy.number),
+            return _redelivered(inbound)
+        logger.warning(
+            "SMS from %s to %s not routed: %s",
             mask(inbound.sender),
-            decision.outcome or "-",
-            len(decision.messages),
+            mask(inbound.recipient),
+            message.outcome,
         )
         return InboundResult(message=message)
+    if not router.sms_routing_writes:
+        return _receive_routed_first(inbound, message, router)
+    return _receive_then_route(inbound, message, router)
+
+
+def _receive_then_route(inbound: InboundSms, message: Message, router: BaseRouter) -> InboundResult:
+    """A text whose routing writes: logged first, then routed, in one transaction."""
+    # No savepoint of its own inside a caller's transaction: nobody carries on after a
+    # failure here, and a savepoint is two more statements on every text.
+    with transaction.atomic(savepoint=False):
+        try:
+            inserted = _insert_inbound(message, nonce=inbound.nonce)
+        except WebhookValidationError as err:
+            refused = err  # nothing was written: raised below, once the block is left
+        else:
+            refused = None
+            if inserted:
+                decision = _route_sms(router, message, inbound)
+                update_fields(message, "session", "outcome", "updated_at")
+                for outbound in decision.messages:
+                    sms_queue(
+                        proxy=message.proxy,
+                        recipient=outbound.recipient,
+                        body=outbound.body,
+                        session=decision.session,
+                        outcome=decision.outcome,
+                        in_reply_to=message,
+                    )
+    # Raised outside the block: an exception inside it would doom a caller's transaction.
+    if refused is not None:
+        raise refused
+    if not inserted:
+        return _redelivered(inbound)
+    _log_routed(message, inbound, decision)
+    return InboundResult(message=message)
+
+
+def _receive_routed_first(
+    inbound: InboundSms, message: Message, router: BaseRouter
+) -> InboundResult:
+    """A text whose routing only reads: the router is asked first, then the text (with
+    its outcome), the texts it sends and, where tasks are rows of this database, their
+    delivery tasks are written by one statement on PostgreSQL (one transaction
+    elsewhere): no transaction of its own, nothing half written, and a redelivery or a
+    replay, which conflict on the text or its signature, write nothing more."""
+    decision = _route_sms(router, message, inbound)
+    queued, then = [], []
+    backend = _task_rows_backend()
+    for outbound in decision.messages:
+        relay = _outbound(
+            proxy=message.proxy,
+            recipient=outbound.recipient,
+            body=outbound.body,
+            session=decision.session,
+            outcome=decision.outcome,
+        )
+        then.append(Then(relay, "in_reply_to"))
+        queued.append((relay, None))
+        if backend is not None:
+            # Its message's key, known once that is written, goes in as the argument.
+            task = backend.task_row(deliver_message, (0,), {})
+            then.append(Then(task, "args_kwargs", after=len(then), path=("args", "0")))
+            queued[-1] = (relay, task)
+    # Tasks of another backend that keeps them here: enqueued after the insert, in the
+    # same transaction as ever. In-process backends run them once it commits.
+    separate = backend is None and decision.messages and _tasks_in_this_database()
+    with transaction.atomic(savepoint=False) if separate else contextlib.nullcontext():
+        if not _insert_inbound(message, nonce=inbound.nonce, then=then):
+            return _redelivered(inbound)
+        for relay, task in queued:
+            if task is not None:
+                backend.enqueued(task)
+            elif separate:
+                delivery_enqueue(message_id=relay.pk)
+            else:
+                transaction.on_commit(partial(delivery_enqueue, message_id=relay.pk))
+    _log_routed(message, inbound, decision)
+    return InboundResult(message=message)
+
+
+def _redelivered(inbound: InboundSms) -> InboundResult:
+    logger.info("duplicate %s SMS %s ignored", inbound.provider, inbound.vendor_id)
+    existing = Message.objects.get(
+        provider=inbound.provider,
+        direction=Direction.INBOUND,
+        kind=Kind.SMS,
+        vendor_id=inbound.vendor_id,
+    )
+    return InboundResult(message=existing, duplicate=True)
+
+
+def _log_routed(message: Message, inbound: InboundSms, decision: SmsDecision) -> None:
+    logger.info(
+        "SMS %s on %s from %s: %s, %d to send",
+        message.pk,
+        mask(message.proxy.number),
+        mask(inbound.sender),
+        decision.outcome or "-",
+        len(decision.messages),
+    )
 
 
 def _route_sms(router: BaseRouter, message: Message, inbound: InboundSms) -> SmsDecision:
@@ -230,14 +331,14 @@ def _call_route_and_log(
     return action
 
 
-def _insert_inbound(message: Message, *, nonce: str) -> bool:
-    """Log an inbound event unless the vendor sent it before (False then). The request's
-    one-time id, if it has one, is written with it: a replayed request is refused here
-    (WebhookValidationError), having written nothing."""
+def _insert_inbound(message: Message, *, nonce: str, then: Sequence[Then] = ()) -> bool:
+    """Log an inbound event unless the vendor sent it before (False then), and the rows
+    of `then` with it. The request's one-time id, if it has one, is written with it: a
+    replayed request is refused here (WebhookValidationError), having written nothing."""
     if not nonce:
-        return insert_unless_duplicate(message)
+        return insert_unless_duplicate(message, then=then)
     try:
-        return insert_unless_duplicate(message, guard=SeenSignature(jti=nonce[:255]))
+        return insert_unless_duplicate(message, guard=SeenSignature(jti=nonce[:255]), then=then)
     except GuardExists:
         raise WebhookValidationError("signature was already used (replay)") from None
 

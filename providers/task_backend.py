@@ -22,8 +22,15 @@ class DeliveryTaskBackend(DatabaseBackend):
     """
 
     def enqueue(self, task: Task, args: tuple, kwargs: dict) -> TaskResult:
+        db_result = self.task_row(task, args, kwargs)
+        insert_row(db_result)
+        return self.enqueued(db_result)
+
+    def task_row(self, task: Task, args: tuple, kwargs: dict) -> DBTaskResult:
+        """The row `enqueue` writes, not yet written: for a caller that writes it with
+        others in one statement (see providers.services), then calls `enqueued`."""
         self.validate_task(task)
-        db_result = DBTaskResult(
+        return DBTaskResult(
             id=self._get_id(),
             args_kwargs=normalize_json({"args": args, "kwargs": kwargs}),
             priority=task.priority,
@@ -34,7 +41,9 @@ class DeliveryTaskBackend(DatabaseBackend):
             run_after=task.run_after if task.run_after is not None else get_date_max(),
             backend_name=self.alias,
         )
-        insert_row(db_result)
+
+    def enqueued(self, db_result: DBTaskResult) -> TaskResult:
+        """What `enqueue` does once the row is written: the signal, the result."""
         result = db_result.task_result
         task_enqueued.send(type(self), task_result=result)
         return result

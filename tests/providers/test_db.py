@@ -10,8 +10,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from providers.db import GuardExists, _row_reader, fetch_instance, insert_unless_duplicate
+from providers.db import (
+    GuardExists,
+    Then,
+    _row_reader,
+    fetch_instance,
+    insert_unless_duplicate,
+)
 from providers.models import Direction, Message, SeenSignature, Status
+from providers.task_backend import DeliveryTaskBackend
 from providers.tasks import deliver_message
 from tests.factories import proxy_number
 
@@ -155,3 +162,99 @@ def test_rows_are_converted_by_their_own_connections_converters():
         assert readers[2] is readers[0]
     finally:
         other.close()
+
+
+def _relay(inbound_proxy=None, body="On my way") -> Message:
+    proxy = inbound_proxy or proxy_number(number="+12065550111")
+    return Message(
+        direction=Direction.OUTBOUND,
+        provider="console",
+        proxy=proxy,
+        sender=proxy.number,
+        recipient="+14155550199",
+        body=body,
+        status=Status.QUEUED,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def _task_row() -> DBTaskResult:
+    """The production backend's row for delivering message 0 (a key to be filled in)."""
+    return DeliveryTaskBackend(alias="default", params={}).task_row(deliver_message, (0,), {})
+
+
+def _chain(inbound: Message, jti: str = "jti-1", body: str = "On my way"):
+    relay, task = _relay(inbound.proxy, body), _task_row()
+    then = [Then(relay, "in_reply_to"), Then(task, "args_kwargs", after=1, path=("args", "0"))]
+    return relay, task, then
+
+
+def test_rows_that_follow_are_written_with_the_keys_of_the_rows_they_follow():
+    inbound = _inbound()
+    relay, task, then = _chain(inbound)
+
+    assert insert_unless_duplicate(inbound, guard=SeenSignature(jti="jti-1"), then=then)
+
+    stored = Message.objects.get(pk=relay.pk)
+    assert stored.in_reply_to_id == inbound.pk and relay.in_reply_to_id == inbound.pk
+    assert (stored.body, stored.status, stored.direction) == ("On my way", "queued", "out")
+    row = DBTaskResult.objects.get(pk=task.pk)
+    assert row.args_kwargs == task.args_kwargs == {"args": [relay.pk], "kwargs": {}}
+    assert (row.status, row.task_path, row.queue_name) == (
+        "READY",
+        "providers.tasks.deliver_message",
+        "default",
+    )
+    # The rest of the task row as the ORM would write it.
+    orm = DBTaskResult.objects.create(**{**_fields(_task_row()), "args_kwargs": row.args_kwargs})
+    different = {"id", "enqueued_at"}
+    assert {k: v for k, v in _fields(row).items() if k not in different} == {
+        k: v for k, v in _fields(DBTaskResult.objects.get(pk=orm.pk)).items() if k not in different
+    }
+    assert not relay._state.adding and not task._state.adding
+
+
+def test_a_duplicate_row_writes_none_of_the_rows_that_follow_it():
+    insert_unless_duplicate(_inbound(), guard=SeenSignature(jti="jti-1"))
+    again = _inbound(body="sent again by the vendor")
+    relay, task, then = _chain(again)
+
+    assert insert_unless_duplicate(again, guard=SeenSignature(jti="jti-2"), then=then) is False
+
+    assert relay.pk is None and task._state.adding
+    assert not Message.objects.filter(direction=Direction.OUTBOUND).exists()
+    assert not DBTaskResult.objects.exists()
+    assert SeenSignature.objects.count() == 2
+
+
+def test_a_guard_seen_before_writes_none_of_the_rows_that_follow():
+    insert_unless_duplicate(_inbound(), guard=SeenSignature(jti="jti-1"))
+    relay, task, then = _chain(_inbound(vendor_id="in-2"))
+
+    with pytest.raises(GuardExists):
+        insert_unless_duplicate(
+            _inbound(vendor_id="in-2"), guard=SeenSignature(jti="jti-1"), then=then
+        )
+
+    assert Message.objects.count() == 1
+    assert not DBTaskResult.objects.exists()
+
+
+def test_rows_that_follow_without_a_guard_and_in_one_statement_on_postgresql():
+    inbound = _inbound()
+    relay, task, then = _chain(inbound)
+    with CaptureQueriesContext(connection) as captured:
+        assert insert_unless_duplicate(inbound, then=then)
+    verbs = [q["sql"].split()[0] for q in captured.captured_queries]
+    if connection.vendor == "postgresql":
+        assert verbs == ["WITH"]
+    else:
+        assert verbs == ["INSERT", "INSERT", "INSERT"]
+    assert DBTaskResult.objects.get().args_kwargs == {"args": [relay.pk], "kwargs": {}}
+
+
+def test_a_row_can_only_follow_one_written_before_it():
+    relay = _relay()
+    with pytest.raises(ValueError, match="follows row 1"):
+        insert_unless_duplicate(_inbound(), then=[Then(relay, "in_reply_to", after=1)])
+    assert not Message.objects.exists()

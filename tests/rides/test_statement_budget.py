@@ -51,15 +51,20 @@ def transaction_control(captured: CaptureQueriesContext) -> list[str]:
     ]
 
 
-def logged_with_jti(table: str) -> list[str]:
-    """A signed event's log row and its signature's jti: one statement on PostgreSQL
-    (the jti conflicting stops the row), two in a transaction elsewhere."""
+def logged_with_jti(*tables: str, reached: int | None = None) -> list[str]:
+    """A signed event's log row, the rows written with it (`tables`, in order) and its
+    signature's jti: one statement on PostgreSQL (the jti conflicting stops the rest),
+    one per row in a transaction elsewhere, as far as they get (`reached`: the rows
+    tried before one conflicted, the jti's not counted)."""
     if connection.vendor == "postgresql":
-        return [f"INSERT providers_seensignature+{table}"]
-    return ["INSERT providers_seensignature", f"INSERT {table}"]
+        return ["INSERT " + "+".join(("providers_seensignature", *tables))]
+    return [f"INSERT {table}" for table in ("providers_seensignature", *tables[:reached])]
 
 
-def test_a_relayed_text_is_four_statements_and_its_delivery_two(client, vendor_apis):
+TASKS = "django_tasks_database_dbtaskresult"
+
+
+def test_a_relayed_text_is_three_statements_and_its_delivery_two(client, vendor_apis):
     ride = make_ride(provider="messagebird")
     with CaptureQueriesContext(connection) as captured:
         response = post_messagebird_sms(client, SMS)
@@ -67,17 +72,55 @@ def test_a_relayed_text_is_four_statements_and_its_delivery_two(client, vendor_a
     assert statements(captured) == [
         "SELECT providers_proxynumber",
         "SELECT rides_ride",  # the sender's open ride on this number, either role
-        # The text with its ride and outcome (routing only read, so it is asked first),
-        # and its jti: a replay conflicts on the jti, a redelivery on the text.
-        *logged_with_jti("providers_message"),
-        "INSERT providers_message",  # the relay, queued
+        # Routing only read, so it was asked first: the text, with its outcome, and the
+        # relay, queued, are written with the jti. A replay conflicts on the jti, a
+        # redelivery on the text; either way the relay is not written.
+        *logged_with_jti("providers_message", "providers_message"),
         # delivery (the test settings run tasks at once, after the commit)
         "UPDATE providers_message",  # claimed, and read back in the same statement
         "UPDATE providers_message",  # sent
     ]
+    if connection.vendor == "postgresql":
+        assert transaction_control(captured) == []  # one write: no BEGIN and COMMIT
     inbound = Message.objects.get(direction=Direction.INBOUND)
     assert (inbound.outcome, inbound.session) == ("relayed", ride.session)
-    assert Message.objects.get(direction=Direction.OUTBOUND).status == Status.SENT
+    relay = Message.objects.get(direction=Direction.OUTBOUND)
+    assert (relay.status, relay.in_reply_to_id, relay.session) == (
+        Status.SENT,
+        inbound.pk,
+        ride.session,
+    )
+
+
+def test_with_the_production_task_backend_the_relays_task_is_written_with_it(
+    client, vendor_apis, settings
+):
+    """The webhook's whole write, task included, is that one statement; the task takes
+    the relay's key, and a worker delivers it."""
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "providers.task_backend.DeliveryTaskBackend"}}
+    make_ride(provider="messagebird")
+    with CaptureQueriesContext(connection) as captured:
+        response = post_messagebird_sms(client, SMS)
+    assert response.status_code == 200
+    assert statements(captured) == [
+        "SELECT providers_proxynumber",
+        "SELECT rides_ride",
+        *logged_with_jti("providers_message", "providers_message", TASKS),
+    ]
+    if connection.vendor == "postgresql":
+        assert transaction_control(captured) == []
+    relay = Message.objects.get(direction=Direction.OUTBOUND)
+    task = DBTaskResult.objects.get()
+    assert task.args_kwargs == {"args": [relay.pk], "kwargs": {}}
+    assert (task.status, task.task_path) == ("READY", "providers.tasks.deliver_message")
+
+    call_command("delivery_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    relay.refresh_from_db()
+    assert relay.status == Status.SENT
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
 
 
 def test_a_transferred_call_is_three_statements_without_a_transaction(client):
@@ -104,7 +147,8 @@ def test_a_redelivered_text_stops_at_its_insert_without_a_savepoint(client, vend
     assert response.status_code == 200
     assert statements(captured) == [
         "SELECT rides_ride",  # routed again (a read; the number is kept from the first)
-        *logged_with_jti("providers_message"),  # the text conflicts: only the jti is new
+        # The text conflicts: only the jti is new, the relay is not written.
+        *logged_with_jti("providers_message", "providers_message", reached=1),
         "SELECT providers_message",  # the first one, for the log line and the caller
     ]
     assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
@@ -146,8 +190,10 @@ def test_a_replayed_text_is_refused_at_its_first_write_and_leaves_nothing(client
             )
         assert response.status_code == expected
     # Routed again (a read), then refused where its jti would be written.
-    assert statements(captured) == ["SELECT rides_ride", *logged_with_jti("providers_message")[:1]]
-    assert transaction_control(captured)[-1] == "ROLLBACK"
+    jti_and_after = logged_with_jti("providers_message", "providers_message")[:1]
+    assert statements(captured) == ["SELECT rides_ride", *jti_and_after]
+    if connection.vendor == "postgresql":
+        assert transaction_control(captured) == []  # that one statement wrote nothing
     assert SeenSignature.objects.count() == 1
     assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
     assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
