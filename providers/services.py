@@ -115,8 +115,6 @@ def _task_rows_backend() -> DeliveryTaskBackend | None:
     """The task backend whose rows a webhook can write with its own (see task_backend)."""
     from django.tasks import task_backends
 
-    from .tasks import deliver_message
-
     backend = task_backends[deliver_message.backend]
     return backend if isinstance(backend, DeliveryTaskBackend) else None
 
@@ -225,12 +223,12 @@ def _receive_routed_first(
             outcome=decision.outcome,
         )
         then.append(Then(relay, "in_reply_to"))
-        queued.append((relay, None))
+        task = None
         if backend is not None:
-            # Its message's key, known once that is written, goes in as the argument.
+            # The relay's key, known once it is written, goes in as the task's argument.
             task = backend.task_row(deliver_message, (0,), {})
             then.append(Then(task, "args_kwargs", after=len(then), path=("args", "0")))
-            queued[-1] = (relay, task)
+        queued.append((relay, task))
     # Tasks of another backend that keeps them here: enqueued after the insert, in the
     # same transaction as ever. In-process backends run them once it commits.
     separate = backend is None and decision.messages and _tasks_in_this_database()
