@@ -14,7 +14,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models.constants import OnConflict
@@ -135,6 +135,8 @@ def insert_unless_duplicate(
     for number, follower in enumerate(then, start=1):
         if not 0 <= follower.after < number:
             raise ValueError(f"row {number} of then follows row {follower.after}, not one before")
+        if follower.path and getattr(follower.row, follower.field) is None:
+            raise ValueError(f"row {number} of then has no JSON document in {follower.field}")
     if guard is None and not then:
         return insert_row(instance, unless_duplicate=True)
     if connection.vendor != "postgresql":
@@ -152,13 +154,13 @@ def insert_unless_duplicate(
             raise GuardExists(type(guard).__name__)
         return inserted
     shape = tuple((type(f.row), f.field, f.after, f.path) for f in then)
-    sql, field_lists = _chained_insert_statement(
-        type(guard) if guard is not None else None, type(instance), shape, alias
+    values = _chain_values(guard, instance, then, connection)
+    # NULLs go into the text, not as parameters (see _chained_insert_statement).
+    nulls = tuple(tuple(value is None for value in row) for row in values)
+    sql = _chained_insert_statement(
+        type(guard) if guard is not None else None, type(instance), shape, alias, nulls
     )
-    params = []
-    for row, fields in zip((guard, instance, *(f.row for f in then)), field_lists, strict=True):
-        if row is not None:
-            params += [_prepared(field, row, connection, add=True) for field in fields]
+    params = [value for row in values for value in row if value is not None]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fresh, *keys = cursor.fetchone()
@@ -191,64 +193,95 @@ def _follow(follower: Then, key) -> None:
     document[last] = key
 
 
-@cache
+def _chain_values(guard, instance, then: Sequence[Then], connection) -> list[tuple]:
+    """Each row's values, in its insert's field order, as the ORM would send them; the
+    key a follower takes from the statement is left out (None)."""
+    alias = connection.alias
+    rows = [(guard, True), (instance, True), *((f.row, False) for f in then)]
+    values = []
+    for number, (row, unless_duplicate) in enumerate(rows):
+        if row is None:
+            values.append(())
+            continue
+        fields = _insert_parts(type(row), alias, unless_duplicate)[2]
+        key = None
+        if number >= 2 and not then[number - 2].path:
+            key = row._meta.get_field(then[number - 2].field)
+        values.append(
+            tuple(
+                None if field is key else _prepared(field, row, connection, add=True)
+                for field in fields
+            )
+        )
+    return values
+
+
+@lru_cache(maxsize=256)
 def _chained_insert_statement(
     guard_model: type[models.Model] | None,
     model: type[models.Model],
     then: tuple[tuple[type[models.Model], str, int, tuple[str, ...]], ...],
     alias: str,
-) -> tuple[str, list[tuple[models.Field, ...]]]:
+    nulls: tuple[tuple[bool, ...], ...],
+) -> str:
     """PostgreSQL: the guard row, the row and the rows that follow it in one statement.
     The row is selected only if the guard was inserted, each follower only if the row
     it follows was; the result is (guard inserted, the row's key, the followers' keys).
-    Returns the statement and the fields whose values it takes, row by row (none for a
-    missing guard)."""
+
+    `nulls` marks, row by row, the values that are None: those are written as NULL in
+    the text rather than sent. It keeps a text's parameters within what psycopg keeps
+    its parsing of (50: a text, its relay and their task, with the signature id, are
+    52 values, about a tenth of them NULL), and the patterns of a kind of row are few.
+    """
     quote = connections[alias].ops.quote_name
-    parts, field_lists = [], []
+
+    def select_list(fields, row_nulls, key_field=None, key_sql=""):
+        items = []
+        for field, null in zip(fields, row_nulls, strict=True):
+            if field is key_field:
+                items.append(key_sql)
+            else:
+                items.append("NULL" if null else "%s")
+        return ", ".join(items)
+
+    parts = []
     if guard_model is None:
-        field_lists.append(())
         exists = "TRUE"
+        where = ""
     else:
         guard_into, guard_conflict, guard_fields = _insert_parts(guard_model, alias, True)
-        values = f"VALUES ({_placeholders(guard_fields)})"
-        parts.append(f"guard AS ({guard_into} {values} {guard_conflict} RETURNING 1)")
-        field_lists.append(guard_fields)
+        values = select_list(guard_fields, nulls[0])
+        parts.append(f"guard AS ({guard_into} SELECT {values} {guard_conflict} RETURNING 1)")
         exists = "EXISTS (SELECT 1 FROM guard)"
+        where = " WHERE EXISTS (SELECT 1 FROM guard)"
     into, conflict, fields = _insert_parts(model, alias, True)
     pk = quote(model._meta.pk.column)
-    # Only quoted names from the models' metadata go into the text; values are parameters.
-    where = "" if guard_model is None else " WHERE EXISTS (SELECT 1 FROM guard)"
-    parts.append(
-        f"row0 AS ({into} SELECT {_placeholders(fields)}{where} {conflict} RETURNING {pk})"  # noqa: S608
-    )
-    field_lists.append(fields)
+    # Only quoted names from the models' metadata and constants go into the text;
+    # values are parameters.
+    values = select_list(fields, nulls[1])
+    parts.append(f"row0 AS ({into} SELECT {values}{where} {conflict} RETURNING {pk})")  # noqa: S608
     models_in_order = [model]
     for number, (row_model, field_name, after, path) in enumerate(then, start=1):
         row_into, _, row_fields = _insert_parts(row_model, alias, False)
         after_pk = f"row{after}.{quote(models_in_order[after]._meta.pk.column)}"
+        if path:
+            json_path = "{" + ",".join(path) + "}"
+            key_sql = f"jsonb_set(%s::jsonb, '{json_path}', to_jsonb({after_pk}))"
+        else:
+            key_sql = after_pk
         key_field = row_model._meta.get_field(field_name)
-        values = []
-        for field in row_fields:
-            if field is not key_field:
-                values.append("%s")
-            elif path:
-                json_path = "{" + ",".join(path) + "}"
-                values.append(f"jsonb_set(%s::jsonb, '{json_path}', to_jsonb({after_pk}))")
-            else:
-                values.append(after_pk)
+        values = select_list(row_fields, nulls[number + 1], key_field, key_sql)
         row_pk = quote(row_model._meta.pk.column)
         parts.append(
-            f"row{number} AS ({row_into} SELECT {', '.join(values)} "  # noqa: S608
+            f"row{number} AS ({row_into} SELECT {values} "  # noqa: S608
             f"FROM row{after} RETURNING {row_pk})"
         )
-        # The key column's own value is not sent, but for a JSON document (the rest of it).
-        field_lists.append(tuple(f for f in row_fields if f is not key_field or path))
         models_in_order.append(row_model)
     keys = ", ".join(
         f"(SELECT {quote(m._meta.pk.column)} FROM row{n})"  # noqa: S608
         for n, m in enumerate(models_in_order)
     )
-    return f"WITH {', '.join(parts)} SELECT {exists}, {keys}", field_lists  # noqa: S608
+    return f"WITH {', '.join(parts)} SELECT {exists}, {keys}"  # noqa: S608
 
 
 @cache

@@ -258,3 +258,31 @@ def test_a_row_can_only_follow_one_written_before_it():
     with pytest.raises(ValueError, match="follows row 1"):
         insert_unless_duplicate(_inbound(), then=[Then(relay, "in_reply_to", after=1)])
     assert not Message.objects.exists()
+
+
+def test_a_texts_one_statement_stays_within_what_psycopg_keeps_parsed():
+    """psycopg parses a statement's text again on every execution when it has more than
+    50 parameters (psycopg._queries.MAX_CACHED_STATEMENT_PARAMS); a relayed text's
+    statement (its signature id, the text, the relay and its task) sends its NULLs in
+    the text to stay under that."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
+
+    from providers.db import _chain_values, _chained_insert_statement
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one statement is PostgreSQL's")
+    inbound = _inbound()
+    relay, task, then = _chain(inbound)
+    guard = SeenSignature(jti="jti-1")
+    values = _chain_values(guard, inbound, then, connection)
+    nulls = tuple(tuple(value is None for value in row) for row in values)
+    shape = tuple((type(f.row), f.field, f.after, f.path) for f in then)
+    sql = _chained_insert_statement(SeenSignature, Message, shape, connection.alias, nulls)
+
+    sent = [value for row in values for value in row if value is not None]
+    assert sql.count("%s") == len(sent) <= MAX_CACHED_STATEMENT_PARAMS
+    assert len(sql) <= MAX_CACHED_STATEMENT_LENGTH
+    # And it writes what it says.
+    assert insert_unless_duplicate(inbound, guard=guard, then=then)
+    assert Message.objects.get(pk=relay.pk).in_reply_to_id == inbound.pk
+    assert Message.objects.get(pk=inbound.pk).sent_at is None
