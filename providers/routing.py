@@ -4,8 +4,9 @@
 number's service in settings.MASKED_NUMBERS_ROUTERS. A router decides and returns what
 should happen; it never talks to a vendor. Its decision is carried out in the same
 database transaction as whatever the router wrote, so a relay is queued if and only if
-the state change that caused it is committed (and a call whose routing only reads is
-logged in one statement, without a transaction).
+the state change that caused it is committed. A router whose routing only reads says
+so (`call_routing_writes`, `sms_routing_writes`): its calls and texts are then logged,
+with what they queue, in one statement, without a transaction.
 """
 
 from __future__ import annotations
