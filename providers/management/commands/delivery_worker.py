@@ -25,8 +25,9 @@ logger = logging.getLogger(__name__)
 
 # django-tasks-db's next ready tasks (`DBTaskResult.objects.ready()`, its queue filters,
 # the model's ordering), locked and marked running as `DBTaskResult.claim()` does, in
-# one statement: up to %s of them. The statuses are written in so that the partial index
-# of ready tasks (`tasks_db_new_ordering_idx`) matches the prepared statement's plan.
+# one statement, as many as the worker asks for. The statuses are written in so that
+# the partial index of ready tasks (`tasks_db_new_ordering_idx`) matches the prepared
+# statement's plan.
 # `= ANY(ARRAY(…))` runs the locking subquery once (`IN (…)` may run it again in a join).
 _CLAIM_READY_SQL = """
     UPDATE {table} SET {status} = '{running}', {started_at} = %s,
@@ -109,14 +110,14 @@ class ResilientWorker(db_worker.Worker):
     - On PostgreSQL it claims up to `claim_at_once` ready tasks in one `UPDATE …
       RETURNING` instead of one at a time in a transaction of an ORM `SELECT … FOR
       UPDATE SKIP LOCKED` and an ORM save, and records their successes together in one
-      UPDATE: per text, a fraction of a statement where there were four round trips
-      and two commits (`python -m bench.profile worker` measures it). Running each task
-      stays the library's (`Worker.run_task`), one after the other, in the library's
-      order; a failure is recorded at once by the library's save. Tasks that take long
-      (a slow vendor) hold the others of their claim, so after such a claim the worker
-      claims one task at a time, leaving the rest to other workers, until tasks are
-      quick again. Asked to stop, it finishes the task under way and puts the claimed
-      tasks it did not start back in the queue.
+      UPDATE: two statements per claim of up to 8 texts where there were two per text,
+      and four round trips before that (`python -m bench.profile worker` measures it).
+      Running each task stays the library's (`Worker.run_task`), one after the other,
+      in the library's order; a failure is recorded at once by the library's save.
+      Tasks that take long (a slow vendor) hold the others of their claim, so after
+      such a claim the worker claims one task at a time, leaving the rest to other
+      workers, until tasks are quick again. Asked to stop, it finishes the task under
+      way and puts the claimed tasks it did not start back in the queue.
     """
 
     max_pause = 10.0
