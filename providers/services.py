@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,8 +123,6 @@ def _tasks_in_this_database() -> bool:
     from django.tasks import task_backends
     from django_tasks_db import DatabaseBackend
 
-    from .tasks import deliver_message
-
     return isinstance(task_backends[deliver_message.backend], DatabaseBackend)
 
 
@@ -166,8 +163,12 @@ def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
             message.outcome,
         )
         return InboundResult(message=message)
-    if not router.sms_routing_writes:
-        return _receive_routed_first(inbound, message, router)
+    backend = _task_rows_backend()
+    # Routed first where the whole write is one: the relays' task rows written with the
+    # text, or tasks run in-process once it is in. Another backend keeping its tasks in
+    # this database enqueues them one by one, in the transaction of the other way.
+    if not router.sms_routing_writes and (backend is not None or not _tasks_in_this_database()):
+        return _receive_routed_first(inbound, message, router, backend)
     return _receive_then_route(inbound, message, router)
 
 
@@ -204,7 +205,10 @@ def _receive_then_route(inbound: InboundSms, message: Message, router: BaseRoute
 
 
 def _receive_routed_first(
-    inbound: InboundSms, message: Message, router: BaseRouter
+    inbound: InboundSms,
+    message: Message,
+    router: BaseRouter,
+    backend: DeliveryTaskBackend | None,
 ) -> InboundResult:
     """A text whose routing only reads: the router is asked first, then the text (with
     its outcome), the texts it sends and, where tasks are rows of this database, their
@@ -213,7 +217,6 @@ def _receive_routed_first(
     replay, which conflict on the text or its signature, write nothing more."""
     decision = _route_sms(router, message, inbound)
     queued, then = [], []
-    backend = _task_rows_backend()
     for outbound in decision.messages:
         relay = _outbound(
             proxy=message.proxy,
@@ -229,19 +232,15 @@ def _receive_routed_first(
             task = backend.task_row(deliver_message, (0,), {})
             then.append(Then(task, "args_kwargs", after=len(then), path=("args", "0")))
         queued.append((relay, task))
-    # Tasks of another backend that keeps them here: enqueued after the insert, in the
-    # same transaction as ever. In-process backends run them once it commits.
-    separate = backend is None and decision.messages and _tasks_in_this_database()
-    with transaction.atomic(savepoint=False) if separate else contextlib.nullcontext():
-        if not _insert_inbound(message, nonce=inbound.nonce, then=then):
-            return _redelivered(inbound)
-        for relay, task in queued:
-            if task is not None:
-                backend.enqueued(task)
-            elif separate:
-                delivery_enqueue(message_id=relay.pk)
-            else:
-                transaction.on_commit(partial(delivery_enqueue, message_id=relay.pk))
+    if not _insert_inbound(message, nonce=inbound.nonce, then=then):
+        return _redelivered(inbound)
+    for relay, task in queued:
+        if task is not None:
+            backend.enqueued(task)
+        else:
+            # An in-process backend: run once the text is in (at once, outside a
+            # caller's transaction).
+            transaction.on_commit(partial(delivery_enqueue, message_id=relay.pk))
     _log_routed(message, inbound, decision)
     return InboundResult(message=message)
 

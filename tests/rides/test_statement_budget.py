@@ -123,6 +123,29 @@ def test_with_the_production_task_backend_the_relays_task_is_written_with_it(
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
 
 
+def test_with_the_librarys_own_database_backend_a_text_is_logged_then_routed_in_a_transaction(
+    client, vendor_apis, settings
+):
+    """Its tasks cannot be written with the text (they are enqueued one by one), so the
+    text takes the transaction of a router that writes: all of it, or none."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    make_ride(provider="messagebird")
+    with CaptureQueriesContext(connection) as captured:
+        response = post_messagebird_sms(client, SMS)
+    assert response.status_code == 200
+    assert statements(captured)[-3:] == [
+        "UPDATE providers_message",  # the text's outcome, once routed
+        "INSERT providers_message",  # the relay
+        f"INSERT {TASKS}",  # its task, in the same transaction
+    ]
+    if connection.vendor == "postgresql":
+        assert transaction_control(captured) == ["BEGIN", "COMMIT"]
+    relay = Message.objects.get(direction=Direction.OUTBOUND)
+    assert DBTaskResult.objects.get().args_kwargs == {"args": [relay.pk], "kwargs": {}}
+
+
 def test_a_transferred_call_is_three_statements_without_a_transaction(client):
     make_ride(provider="messagebird")
     with CaptureQueriesContext(connection) as captured:
