@@ -224,11 +224,14 @@ class ResilientWorker(db_worker.Worker):
                 self.run_task(task)
                 ran += 1
         finally:
-            self._holding = False
+            # Still holding: a signal while these are written stops after them.
             try:
                 self.record_successes(finished)
             finally:
-                self.release(tasks[ran:])
+                try:
+                    self.release(tasks[ran:])
+                finally:
+                    self._holding = False
         return ran
 
     def record_successes(self, tasks: list[DeliveryTask]) -> None:
