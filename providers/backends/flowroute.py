@@ -26,7 +26,7 @@ from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidation
 from ..phone import digits_only, edge_number, mask
 from ..types import InboundSms, SentSms
 from .base import BaseProvider
-from .http import raise_for_response, transport_error
+from .http import raise_for_response, transport_error, vendor_session
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class FlowrouteProvider(BaseProvider):
         self.webhook_token = webhook_token
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = vendor_session(self.api_url)
 
     def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
         for number in (sender, recipient):

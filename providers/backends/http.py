@@ -1,6 +1,9 @@
-"""Shared HTTP handling for vendor backends: how a `requests` outcome maps to our errors."""
+"""Shared HTTP handling for vendor backends: the session to a vendor, and how a
+`requests` outcome maps to our errors."""
 
 from __future__ import annotations
+
+import os
 
 import requests
 
@@ -10,6 +13,26 @@ from ..exceptions import PermanentSendError, TransientSendError
 # https://developer.flowroute.com/api/messages/v2.1/ : 429 and 5xx are worth retrying,
 # any other 4xx is a refusal of this message.
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def vendor_session(base_url: str) -> requests.Session:
+    """A keep-alive session to one vendor's API, the environment read once, here.
+
+    A session that trusts the environment reads it again on every request: the proxy
+    variables (all of `os.environ`, twice), the CA bundle variables and `~/.netrc` (a
+    file lookup each time), about 5% of a delivery's CPU. All requests of a backend go
+    to one base URL, so what the environment says for it is settled here: its proxy
+    (`HTTPS_PROXY`, `NO_PROXY`, ...) and a CA bundle (`REQUESTS_CA_BUNDLE`,
+    `CURL_CA_BUNDLE`) apply as before. `~/.netrc` no longer does: the backends send
+    their own credentials, which a netrc entry for the vendor's host would replace.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies = requests.utils.get_environ_proxies(base_url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

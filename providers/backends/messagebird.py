@@ -34,7 +34,7 @@ from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidation
 from ..phone import digits_only, edge_number, mask
 from ..types import CallAction, CallActionKind, InboundCall, InboundSms, SentSms
 from .base import BaseProvider
-from .http import TRANSIENT_STATUS, raise_for_response, transport_error
+from .http import TRANSIENT_STATUS, raise_for_response, transport_error, vendor_session
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class TimeoutHttpClient:
         self.timeout = timeout
         # One session per client: the connection to the vendor (TLS in production) stays
         # open from one text to the next instead of being set up for each.
-        self.session = requests.Session()
+        self.session = vendor_session(self.endpoint)
 
     def request(
         self,

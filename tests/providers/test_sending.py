@@ -7,6 +7,7 @@ import json
 
 import pytest
 import requests
+from django.utils.module_loading import import_string
 
 from providers.exceptions import PermanentSendError, TransientSendError
 from providers.registry import get_provider
@@ -154,3 +155,86 @@ def test_flowroute_refuses_a_number_outside_north_america_without_calling(mocked
         )
 
     assert len(mocked_responses.calls) == 0
+
+
+# --- The environment: read once, when the backend is made --------------------------------
+
+
+def made_now(alias: str, settings):
+    """A backend made from the settings now, under the environment as it is now (the
+    registry keeps the one it made first)."""
+    config = settings.MASKED_NUMBERS_PROVIDERS[alias]
+    return import_string(config["BACKEND"])(alias=alias, **config.get("OPTIONS", {}))
+
+
+def send_with(provider):
+    return provider.send_sms(sender="+14155550100", recipient="+14155550199", body=BODY)
+
+
+@both_vendors
+def test_the_proxy_the_environment_names_carries_the_request(
+    mocked_responses, settings, monkeypatch, alias, url
+):
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    provider = made_now(alias, settings)
+    mocked_responses.post(url, json={"id": "m1", "data": {"id": "m1"}}, status=201)
+
+    send_with(provider)
+
+    assert mocked_responses.calls[0].request.req_kwargs["proxies"]["https"] == (
+        "http://egress.internal:3128"
+    )
+
+
+@both_vendors
+def test_no_proxy_for_the_vendor_host_sends_it_direct(
+    mocked_responses, settings, monkeypatch, alias, url
+):
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.internal:3128")
+    monkeypatch.setenv("NO_PROXY", ".test")
+    provider = made_now(alias, settings)
+    mocked_responses.post(url, json={"id": "m1", "data": {"id": "m1"}}, status=201)
+
+    send_with(provider)
+
+    assert "https" not in mocked_responses.calls[0].request.req_kwargs["proxies"]
+
+
+@both_vendors
+def test_a_ca_bundle_from_the_environment_verifies_the_vendor(
+    mocked_responses, settings, monkeypatch, tmp_path, alias, url
+):
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    provider = made_now(alias, settings)
+    mocked_responses.post(url, json={"id": "m1", "data": {"id": "m1"}}, status=201)
+
+    send_with(provider)
+
+    assert mocked_responses.calls[0].request.req_kwargs["verify"] == str(bundle)
+
+
+@both_vendors
+def test_a_netrc_entry_for_the_vendor_host_does_not_replace_the_credentials(
+    mocked_responses, settings, monkeypatch, tmp_path, alias, url
+):
+    netrc = tmp_path / "netrc"
+    host = url.split("/")[2]
+    netrc.write_text(f"machine {host} login someone-else password not-ours\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    provider = made_now(alias, settings)
+    mocked_responses.post(url, json={"id": "m1", "data": {"id": "m1"}}, status=201)
+
+    send_with(provider)
+
+    sent = mocked_responses.calls[0].request.headers["Authorization"]
+    expected = {
+        "messagebird": "AccessKey test_messagebird_access_key",
+        "flowroute": "Basic "
+        + base64.b64encode(b"test_flowroute_access:test_flowroute_secret").decode(),
+    }
+    assert sent == expected[alias]
