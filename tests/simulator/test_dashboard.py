@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from maskednumbers.dashboard import CHART_HEIGHT, pool_health
 from providers.models import Direction, Kind, Message, Service, Status
@@ -118,7 +119,8 @@ def test_the_dashboard_runs_a_handful_of_queries(pool, django_assert_max_num_que
 
 def test_admin_index_shows_the_pool_health_and_the_simulator_link(admin_client, pool):
     rides, _ = pool
-    log(rides[0], status=Status.FAILED)
+    # The page reads the real clock: a failure from the last day, as of now.
+    log(rides[0], status=Status.FAILED, at=timezone.now() - timedelta(minutes=5))
     html = admin_client.get("/admin/").content.decode()
     assert "Pool health" in html
     assert 'data-service="rides"' in html and 'data-service="conversations"' in html
