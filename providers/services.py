@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from functools import cache, partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .db import (
@@ -375,6 +376,7 @@ def delivery_enqueue(*, message_id: int, run_after: datetime | None = None) -> N
 
 def message_deliver(*, message_id: int) -> str:
     """One delivery attempt of a queued outbound SMS. Returns the resulting status."""
+    claimed = time.monotonic()
     message = _delivery_claim(message_id=message_id)
     if message is None:
         return "skipped"
@@ -401,7 +403,7 @@ def message_deliver(*, message_id: int) -> str:
             transient=True,
             retry_after=None,
         )
-    _delivery_sent(message_id=message.pk, vendor_id=sent.vendor_id[:128])
+    _delivery_sent(message_id=message.pk, vendor_id=sent.vendor_id[:128], claimed=claimed)
     return Status.SENT
 
 
@@ -436,20 +438,52 @@ def _delivery_claim(*, message_id: int) -> Message | None:
     return fetch_instance(Message, sql, params, alias=connection.alias)
 
 
+# From `queued` too: where the sweep took back a lapsed lease while the vendor's
+# acceptance could not be written (the database was down), the record still stops the
+# second send, unless another worker has claimed the message meanwhile.
 _SENT_SQL = """
     UPDATE {message} SET status = %s, vendor_id = %s, sent_at = %s, next_attempt_at = NULL,
         last_error = '', updated_at = %s
-    WHERE id = %s AND status = %s
+    WHERE id = %s AND status IN (%s, %s)
 """
 
+# Pauses between tries to record a send while the database is unreachable.
+SENT_RECORD_FIRST_PAUSE, SENT_RECORD_MAX_PAUSE = 0.1, 1.0
 
-def _delivery_sent(*, message_id: int, vendor_id: str) -> None:
-    """Record the vendor's acceptance; a lease the sweep took back meanwhile is left be."""
-    ops = connection.ops
-    now = ops.adapt_datetimefield_value(timezone.now())
-    params = [Status.SENT, vendor_id, now, now, message_id, Status.SENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(_SENT_SQL, connection.alias), params)
+
+def _delivery_sent(*, message_id: int, vendor_id: str, claimed: float) -> None:
+    """Record the vendor's acceptance of a message claimed at `claimed` (monotonic).
+
+    The vendor has the message from here on. Were this record lost to a database outage,
+    the message would stay in `sending` and the sweep would send it again once its lease
+    lapsed, so a lost connection is tried again, on a new connection, until the lease
+    has run twice its length (short pauses: the first try after the database is back
+    should come before the sweep and another worker's claim). After that the error is
+    raised, and the sweep sends the message again: at least once, never lost. Inside a
+    transaction (a connection that cannot be replaced) the error is raised at once.
+    """
+    lease = _delivery_settings()["SENDING_LEASE_SECONDS"]
+    deadline = claimed + 2 * lease
+    pause = SENT_RECORD_FIRST_PAUSE
+    while True:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = [Status.SENT, vendor_id, now, now, message_id, Status.SENDING, Status.QUEUED]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(_statement(_SENT_SQL, connection.alias), params)
+            return
+        except (OperationalError, InterfaceError) as err:
+            left = deadline - time.monotonic()
+            if connection.in_atomic_block or left <= 0:
+                raise
+            logger.warning(
+                "SMS %s accepted by the vendor; recording it failed (%s), trying again",
+                message_id,
+                type(err).__name__,
+            )
+            connection.close()
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, SENT_RECORD_MAX_PAUSE)
 
 
 def _delivery_failed(

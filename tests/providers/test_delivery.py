@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import requests
 from django.core.management import call_command
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from providers.models import Message, SeenSignature, Status
@@ -212,3 +213,93 @@ def test_a_queued_message_whose_task_was_lost_is_sent_by_the_sweep(mocked_respon
 
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Status.SENT, 1)
+
+
+class DatabaseDown:
+    """A database outage seen by the statement that records a send: the first `times`
+    tries fail as a dropped connection does (Django's execute wrapper, around the real
+    statement). `meanwhile` runs at the first failure: what other processes do while
+    this one cannot write."""
+
+    def __init__(self, times: int, meanwhile=None) -> None:
+        self.times, self.meanwhile, self.failed = times, meanwhile, 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if sql.lstrip().startswith("UPDATE") and "vendor_id" in sql and self.failed < self.times:
+            self.failed += 1
+            if self.failed == 1 and self.meanwhile is not None:
+                self.meanwhile()
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_the_vendor_accepted_is_recorded_once_the_database_is_back(
+    mocked_responses, mb_proxy, caplog
+):
+    messagebird_accepts(mocked_responses)
+    message = outbound_row(mb_proxy)
+    outage = DatabaseDown(times=3)
+
+    with connection.execute_wrapper(outage):
+        assert message_deliver(message_id=message.pk) == Status.SENT
+
+    message.refresh_from_db()
+    assert outage.failed == 3
+    assert (message.status, message.attempts) == (Status.SENT, 1)
+    assert message.vendor_id == "cd5bd37a34fb4fd9b8f5e2a3c49d1b7e"
+    # Sent once, and not again by the sweep: the lease was not left to lapse.
+    assert outbox_sweep(now=later()) == 0
+    assert len(mocked_responses.calls) == 1
+    retries = [r.getMessage() for r in caplog.records if "recording it failed" in r.getMessage()]
+    assert len(retries) == 3
+    assert not any(message.recipient in line or message.body in line for line in retries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_recorded_after_the_sweep_took_back_its_lease_is_not_sent_again(
+    mocked_responses, mb_proxy
+):
+    messagebird_accepts(mocked_responses)
+    message = outbound_row(mb_proxy)
+
+    def sweep_takes_it_back() -> None:
+        # The lease lapsed while the database was away: the sweep queued the message
+        # again, and its new task has not run yet.
+        Message.objects.filter(pk=message.pk).update(status=Status.QUEUED)
+
+    with connection.execute_wrapper(DatabaseDown(times=1, meanwhile=sweep_takes_it_back)):
+        assert message_deliver(message_id=message.pk) == Status.SENT
+
+    # The sweep's task comes too late: the message is sent.
+    assert message_deliver(message_id=message.pk) == "skipped"
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert len(mocked_responses.calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_still_unrecorded_after_twice_its_lease_is_left_to_the_sweep(
+    mocked_responses, mb_proxy, settings
+):
+    settings.MASKED_NUMBERS_DELIVERY = {
+        **settings.MASKED_NUMBERS_DELIVERY,
+        "SENDING_LEASE_SECONDS": 0.2,
+    }
+    messagebird_accepts(mocked_responses)
+    message = outbound_row(mb_proxy)
+    outage = DatabaseDown(times=1000)
+
+    with connection.execute_wrapper(outage), pytest.raises(OperationalError):
+        message_deliver(message_id=message.pk)
+
+    # Tried for the lease twice over (0.4 s, pauses from 0.1 s), then given up.
+    assert 3 <= outage.failed <= 6
+    message.refresh_from_db()
+    assert message.status == Status.SENDING
+    # The sweep sends it again: at least once, never lost.
+    messagebird_accepts(mocked_responses)
+    assert outbox_sweep(now=later()) == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Status.SENT, 2)
+    assert len(mocked_responses.calls) == 2

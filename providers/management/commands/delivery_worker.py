@@ -105,8 +105,10 @@ class ResilientWorker(db_worker.Worker):
     """django-tasks-db's worker, with two changes.
 
     - It exits on the first database error; this one waits and goes on. A delivery cut
-      short by the outage is left in `sending` and comes back through the outbox sweep
-      when its lease expires.
+      short by the outage before the vendor accepted it is left in `sending` and comes
+      back through the outbox sweep when its lease expires; one the vendor accepted is
+      recorded once the database is back (`message_deliver` keeps trying), so it is not
+      sent again.
     - On PostgreSQL it claims up to `claim_at_once` ready tasks in one `UPDATE …
       RETURNING` instead of one at a time in a transaction of an ORM `SELECT … FOR
       UPDATE SKIP LOCKED` and an ORM save, and records their successes together in one
