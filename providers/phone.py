@@ -57,6 +57,26 @@ def country_of(e164: str) -> str:
         return ""
 
 
+# Ranges that bill the sender or go to satellite and international networks: an SMS
+# pumping fraud's targets, never a person's own phone here (FCC/CTIA SMS pumping guidance).
+COSTLY_TYPES = {
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
+    phonenumbers.PhoneNumberType.SHARED_COST: "a shared-cost number",
+}
+INTERNATIONAL_NETWORKS = {881, 882, 883}
+
+
+def costly_number(e164: str) -> str:
+    """Why texting this E.164 number costs the sender more than a phone would ('' if not)."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return ""
+    if parsed.country_code in INTERNATIONAL_NETWORKS:
+        return "an international-network number"
+    return COSTLY_TYPES.get(phonenumbers.number_type(parsed), "")
+
+
 def mask(number: str | None) -> str:
     """A number fit for logs and lists: country code and the last two digits only."""
     if not number:

@@ -22,6 +22,11 @@ def proxy_open_sessions(*, proxies: list[ProxyNumber]) -> dict[int, int]:
     return counts
 
 
+def is_pool_number(*, number: str) -> bool:
+    """Whether this E.164 number is (or was) one of the pool's own."""
+    return ProxyNumber.objects.filter(number=number).exists()
+
+
 def messages_for_session(*, session: str) -> QuerySet[Message]:
     """The log of one ride or conversation, oldest first."""
     return (

@@ -9,7 +9,24 @@ from django.utils import timezone
 
 from providers.exceptions import InvalidPhoneNumber
 from providers.models import ProxyNumber, Service
-from providers.phone import to_e164
+from providers.phone import costly_number, to_e164
+from providers.selectors import is_pool_number
+
+
+def party_phone(raw: object) -> str:
+    """A person's own number in E.164, or ValidationError: not a number, a number that
+    costs the sender (premium-rate, shared-cost, international networks), or one of
+    the pool's (texts would loop through the service)."""
+    try:
+        phone = to_e164(raw)
+    except InvalidPhoneNumber as err:
+        raise ValidationError(f"Not a valid phone number ({err}).") from err
+    costly = costly_number(phone)
+    if costly:
+        raise ValidationError(f"{phone} is {costly}, not a person's phone.")
+    if is_pool_number(number=phone):
+        raise ValidationError(f"{phone} is a number of the pool, not a person's phone.")
+    return phone
 
 
 class Party(models.Model):
@@ -31,9 +48,9 @@ class Party(models.Model):
     def clean(self) -> None:
         # Staff type numbers in any format; stored (and compared) in E.164 only.
         try:
-            self.phone = to_e164(self.phone)
-        except InvalidPhoneNumber as err:
-            raise ValidationError({"phone": f"Not a valid phone number ({err})."}) from err
+            self.phone = party_phone(self.phone)
+        except ValidationError as err:
+            raise ValidationError({"phone": err.messages}) from err
 
 
 class Customer(Party):

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from providers.exceptions import InvalidPhoneNumber
-from providers.phone import to_e164
-
-from .models import Customer, Driver, Ride, RideStatus
+from .models import Customer, Driver, Ride, RideStatus, party_phone
 
 
 class PartyInputSerializer(serializers.Serializer):
@@ -15,9 +13,9 @@ class PartyInputSerializer(serializers.Serializer):
 
     def validate_phone(self, value: str) -> str:
         try:
-            return to_e164(value)
-        except InvalidPhoneNumber as err:
-            raise serializers.ValidationError(f"Not a valid phone number ({err}).") from err
+            return party_phone(value)
+        except ValidationError as err:
+            raise serializers.ValidationError(err.messages) from err
 
 
 class RideCreateSerializer(serializers.Serializer):

@@ -9,13 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from providers.exceptions import InvalidPhoneNumber
 from providers.models import Direction, ProxyNumber, Status
-from providers.phone import mask, to_e164
+from providers.phone import mask
 from providers.services import message_resend, sms_queue
 
 from .conf import masking_window
-from .models import Customer, Driver, Party, Ride, RideStatus
+from .models import Customer, Driver, Party, Ride, RideStatus, party_phone
 from .selectors import (
     proxies_busy_for,
     proxies_for_rides,
@@ -51,7 +50,10 @@ def _party_upsert(model: type[Party], *, name: str, phone: str) -> Party:
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A name is needed: it is how the other party knows them."})
-    phone = to_e164(phone)
+    try:
+        phone = party_phone(phone)
+    except ValidationError as err:
+        raise ValidationError({"phone": err.messages}) from err
     party, created = model.objects.get_or_create(phone=phone, defaults={"name": name})
     if not created and party.name != name:
         # The platform that books the ride knows the current name; texts use it.
@@ -275,9 +277,9 @@ def ride_book(
     phones: dict[str, str] = {}
     for role, raw in (("customer", customer_phone), ("driver", driver_phone)):
         try:
-            phones[role] = to_e164(raw)
-        except InvalidPhoneNumber as err:
-            errors[f"{role}_phone"] = f"Not a valid phone number ({err})."
+            phones[role] = party_phone(raw)
+        except ValidationError as err:
+            errors[f"{role}_phone"] = " ".join(err.messages)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
