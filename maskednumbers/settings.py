@@ -245,6 +245,21 @@ MASKED_NUMBERS_DELIVERY = {
     "TASK_RESULTS_KEPT_HOURS": float(os.environ.get("MASKED_NUMBERS_TASK_RESULTS_KEPT", "24")),
 }
 
+# Consent: a text that is one of these words alone (any case, surrounding spaces and
+# punctuation ignored) opts its sender out of, or back in to, texts from that number.
+MASKED_NUMBERS_OPT_OUT_KEYWORDS = [
+    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT",
+]  # fmt: skip
+MASKED_NUMBERS_OPT_IN_KEYWORDS = ["START", "UNSTOP", "YES"]
+MASKED_NUMBERS_OPT_OUT_CONFIRMATION = os.environ.get(
+    "MASKED_NUMBERS_OPT_OUT_CONFIRMATION",
+    "You will no longer receive texts from this number. Reply START to resume.",
+)
+MASKED_NUMBERS_OPT_IN_CONFIRMATION = os.environ.get(
+    "MASKED_NUMBERS_OPT_IN_CONFIRMATION",
+    "You will receive texts from this number again. Reply STOP to stop.",
+)
+
 # MessageBird signatures: how long a seen `jti` is remembered against replay.
 MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = 24 * 3600
 # How long a process keeps a pool number it looked up for routing (providers/pool.py):

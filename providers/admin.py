@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Direction, Message, ProxyNumber, Status
-from .phone import country_of, mask
+from .exceptions import InvalidPhoneNumber
+from .models import Direction, Message, OptOut, ProxyNumber, Status
+from .phone import country_of, mask, to_e164
 from .selectors import proxy_open_sessions
 from .services import message_resend, proxy_number_clean, proxy_number_retire
 
@@ -127,3 +128,49 @@ class MessageAdmin(admin.ModelAdmin):
                 f"{skipped} message(s) skipped: only failed outbound SMS can be re-sent.",
                 messages.WARNING,
             )
+
+
+class OptOutStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("out", "Opted out"), ("in", "Opted in again")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("out", "in"):
+            return queryset.filter(opted_in_at__isnull=self.value() == "out")
+        return queryset
+
+
+@admin.register(OptOut)
+class OptOutAdmin(admin.ModelAdmin):
+    """Who asked which number to stop. Read only: only the person can opt back in."""
+
+    list_display = ["masked_phone", "proxy", "keyword", "opted_out_at", "opted_in_at"]
+    list_filter = [OptOutStateFilter, "proxy"]
+    search_fields = ["=phone"]
+    list_select_related = ["proxy"]
+    fields = ["masked_phone", "proxy", "keyword", "opted_out_at", "opted_in_at"]
+    readonly_fields = fields
+
+    @admin.display(description="phone")
+    def masked_phone(self, obj: OptOut) -> str:
+        return mask(obj.phone)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        # Staff type numbers as they read them; the log keeps E.164.
+        try:
+            search_term = to_e164(search_term)
+        except InvalidPhoneNumber:
+            pass
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OptOut | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OptOut | None = None) -> bool:
+        return False

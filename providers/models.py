@@ -120,6 +120,35 @@ class Message(models.Model):
         return f"{self.get_kind_display()} from {mask(self.sender)} [{self.status}]"
 
 
+class OptOut(models.Model):
+    """A person who asked a pool number to stop texting them; nothing more is sent to
+    them from that number until they opt in again (`opted_in_at` set). Only the
+    person can opt back in."""
+
+    proxy = models.ForeignKey(ProxyNumber, on_delete=models.PROTECT, related_name="opt_outs")
+    phone = models.CharField(max_length=32, help_text="The person's own number, E.164")
+    keyword = models.CharField(
+        max_length=40, help_text="What they texted, or the vendor's refusal that told us"
+    )
+    opted_out_at = models.DateTimeField(default=timezone.now)
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "opt-out"
+        ordering = ["-opted_out_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["proxy", "phone"], name="opt_out_proxy_phone_unique")
+        ]
+
+    def __str__(self) -> str:
+        state = "opted in again" if self.opted_in_at else "opted out"
+        return f"{mask(self.phone)} on {self.proxy.number}: {state}"
+
+    @property
+    def active(self) -> bool:
+        return self.opted_in_at is None
+
+
 class SeenSignature(models.Model):
     """`jti` claims of MessageBird signatures already accepted: a replay is refused."""
 
