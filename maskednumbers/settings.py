@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "providers",
     "rides",
     "conversations",
+    "simulator",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "simulator.context_processors.simulator_link",
             ],
         },
     },

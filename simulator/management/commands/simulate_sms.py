@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from providers.phone import mask
 
-from ...simulator import SimulatorRefused, simulated_sms_send
+from ...services import SimulatorRefused, simulated_sms_send
 
 
 class Command(BaseCommand):
