@@ -508,13 +508,15 @@ def conversation_call_route(
     now = now or clock.now()
     with transaction.atomic(savepoint=False):
         conversation, _ = _sender_state(proxy=proxy, phone=caller, now=now)
-        if conversation is None or conversation.state != State.ACTIVE:
+        other: str | None = None
+        if conversation is not None and conversation.state == State.ACTIVE:
+            other = conversation_other_party(conversation=conversation, phone=caller)
+        if conversation is None or other is None:
             return CallDecision(
                 action=CallAction.say(replies.CALL_NOT_CONNECTED),
                 session=conversation.session if conversation else "",
                 outcome="not_connected",
             )
-        other = conversation_other_party(conversation=conversation, phone=caller)
         _touch(conversation=conversation, now=now)
         return CallDecision(
             action=CallAction.transfer(other),

@@ -98,8 +98,8 @@ def ride_for_inbound(
     (see providers/db.py).
     """
     connection = connections[Ride.objects.db]
-    now = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    params = [sender, proxy.pk, now] * 2
+    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    params: list[str | int | None] = [sender, proxy.pk, at] * 2
     with connection.cursor() as cursor:
         cursor.execute(_ride_for_inbound_sql(connection.alias), params)
         row = cursor.fetchone()
