@@ -17,7 +17,7 @@ from .models import OPEN_STATES, Conversation, JoinFailure, Participant
 
 # The conversation of a person's open participation on a number. Starts from the partial
 # unique index of open participations (number, phone): one row, instead of walking every
-# open conversation of the pool (5 ms with a thousand open). The constants are written
+# open conversation of the pool. The constants are written
 # in, not parameters, so that a prepared statement's generic plan still matches that
 # index's condition.
 _HELD_BY_SQL = """
