@@ -41,8 +41,9 @@ def ratio_at_most(value: float | None, baseline: float | None, maximum: float) -
     return value / baseline <= maximum
 
 
-def below(value: float | None, limit: float) -> bool | None:
-    return None if value is None else value < limit
+def per_core(cpu_ms: float | None) -> float | None:
+    """Requests a second that one core carries when each costs `cpu_ms` of its CPU."""
+    return 1000.0 / cpu_ms if cpu_ms else None
 
 
 def fmt_number(value: float | None) -> str:

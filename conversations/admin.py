@@ -55,7 +55,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "ended_at",
         "message_log",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # names only, no groups
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:
         return conversation_list()
@@ -113,7 +113,7 @@ class ParticipantAdmin(ReadOnlyAdmin):
     search_fields = ["conversation__code", "=phone"]
     list_select_related = ["conversation__proxy"]
     fields = ["conversation", "role", "masked_phone", "open", "joined_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # names only, no groups
 
     @admin.display(description="phone")
     def masked_phone(self, obj: Participant) -> str:
@@ -127,7 +127,7 @@ class JoinFailureAdmin(ReadOnlyAdmin):
     search_fields = ["=phone", "proxy__number"]
     list_select_related = ["proxy"]
     fields = ["created_at", "proxy", "masked_phone", "reason"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # names only, no groups
 
     @admin.display(description="sender")
     def masked_phone(self, obj: JoinFailure) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -33,7 +34,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 
-def _get(name: str) -> object:
+def _get(name: str) -> Any:
     return getattr(settings, name, DEFAULTS[name])
 
 

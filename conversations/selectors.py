@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from typing import cast
 
 from django.db.models import Count, Prefetch, QuerySet
 
@@ -16,7 +17,7 @@ from .models import OPEN_STATES, Conversation, JoinFailure, Participant
 
 # The conversation of a person's open participation on a number. Starts from the partial
 # unique index of open participations (number, phone): one row, instead of walking every
-# open conversation of the pool (5 ms with a thousand open). The constants are written
+# open conversation of the pool. The constants are written
 # in, not parameters, so that a prepared statement's generic plan still matches that
 # index's condition.
 _HELD_BY_SQL = """
@@ -57,7 +58,10 @@ def conversation_held_by(*, proxy: ProxyNumber, phone: str) -> Conversation | No
     """
     alias = Conversation.objects.db
     sql = _held_by_sql(alias)
-    held = fetch_instance(Conversation, sql, [proxy.pk, phone, proxy.pk], alias=alias)
+    held = cast(
+        Conversation | None,
+        fetch_instance(Conversation, sql, [proxy.pk, phone, proxy.pk], alias=alias),
+    )
     if held is not None:
         held.proxy = proxy  # the same row; no query when a reply names it
     return held
@@ -74,8 +78,9 @@ def conversation_other_party(*, conversation: Conversation, phone: str) -> str |
     return conversation.participants.exclude(phone=phone).values_list("phone", flat=True).first()
 
 
-def conversation_party(*, conversation: Conversation, role: str) -> str | None:
-    return conversation.participants.filter(role=role).values_list("phone", flat=True).first()
+def conversation_party(*, conversation: Conversation, role: str) -> str:
+    """The number of the party in this role; an open conversation always has its starter."""
+    return conversation.participants.values_list("phone", flat=True).get(role=role)
 
 
 def conversation_open_counts(*, proxy_ids: list[int], now: datetime) -> dict[int, int]:

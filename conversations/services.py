@@ -149,8 +149,8 @@ def conversation_sms_receive(
         logger.warning("SMS on %s from pool number %s ignored", mask(proxy.number), mask(sender))
         return SmsDecision(outcome="from_pool_number")
     # No savepoints of their own inside the webhook's transaction (here and in the
-    # commands below): nobody carries on after a failure in them, and each savepoint is
-    # two more statements per text. The ones that catch an IntegrityError keep theirs.
+    # commands below): nobody carries on after a failure in them, so a savepoint would
+    # only add statements. The ones that catch an IntegrityError keep theirs.
     with transaction.atomic(savepoint=False):
         conversation, lapsed = _sender_state(proxy=proxy, phone=sender, now=now)
         command = parse(text)
@@ -508,13 +508,15 @@ def conversation_call_route(
     now = now or clock.now()
     with transaction.atomic(savepoint=False):
         conversation, _ = _sender_state(proxy=proxy, phone=caller, now=now)
-        if conversation is None or conversation.state != State.ACTIVE:
+        other: str | None = None
+        if conversation is not None and conversation.state == State.ACTIVE:
+            other = conversation_other_party(conversation=conversation, phone=caller)
+        if conversation is None or other is None:
             return CallDecision(
                 action=CallAction.say(replies.CALL_NOT_CONNECTED),
                 session=conversation.session if conversation else "",
                 outcome="not_connected",
             )
-        other = conversation_other_party(conversation=conversation, phone=caller)
         _touch(conversation=conversation, now=now)
         return CallDecision(
             action=CallAction.transfer(other),

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "providers",
     "rides",
     "conversations",
+    "simulator",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "simulator.context_processors.simulator_link",
             ],
         },
     },
@@ -104,9 +106,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters bound by the server, and every statement run five times on a
     # connection prepared there (psycopg's default threshold): the hot statements of a
-    # text are then neither parsed nor planned again. Planning was most of PostgreSQL's
-    # CPU for a text (0.7 ms for the ride lookup against 0.08 ms to run it). A pooler
-    # in transaction mode cannot keep prepared statements: DATABASE_PREPARED_STATEMENTS=0.
+    # text are then neither parsed nor planned again (planning was most of PostgreSQL's
+    # CPU for a text). A pooler in transaction mode cannot keep prepared statements:
+    # DATABASE_PREPARED_STATEMENTS=0.
     if (os.environ.get("DATABASE_PREPARED_STATEMENTS") or "1") != "0":
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": 5}

@@ -10,20 +10,13 @@ from . import views
 router = DefaultRouter()
 router.register("numbers", ProxyNumberViewSet, basename="number")
 
-simulator_patterns = [
-    path("", views.simulator, name="simulator"),
-    path("api/messages/", views.simulator_messages, name="simulator-messages"),
-    path("api/sms/", views.simulator_sms, name="simulator-sms"),
-    path("api/call/", views.simulator_call, name="simulator-call"),
-]
-
 urlpatterns = [
     # The vendors' webhooks first: every text and call is resolved against this list,
     # and no other path here begins like theirs.
     path("", include("providers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
-    path("simulator/", include(simulator_patterns)),
+    path("simulator/", include("simulator.urls")),
     path("api/", include(router.urls)),
     path("api/", include("rides.urls")),
     path("api/", include("conversations.urls")),

@@ -24,7 +24,7 @@ from .services import (
 )
 
 
-class PhoneSearchMixin:
+class PhoneSearchMixin(admin.ModelAdmin):
     """Staff type numbers as they are written down: also match them in E.164."""
 
     phone_lookups: tuple[str, ...] = ()
@@ -67,7 +67,8 @@ class RideAddForm(forms.ModelForm):
         fields = ["customer", "driver", "start", "destination", "pickup_at"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         customer, driver = data["customer"], data["driver"]

@@ -14,7 +14,7 @@ from providers.phone import mask
 from providers.services import message_resend, sms_queue
 
 from .conf import masking_window
-from .models import Customer, Driver, Party, Ride, RideStatus, party_phone
+from .models import Customer, Driver, Ride, RideStatus, party_phone
 from .selectors import (
     proxies_busy_for,
     proxies_for_rides,
@@ -46,7 +46,7 @@ class PoolExhausted(Exception):
 # --- people ------------------------------------------------------------------------
 
 
-def _party_upsert(model: type[Party], *, name: str, phone: str) -> Party:
+def _party_upsert[P: (Customer, Driver)](model: type[P], *, name: str, phone: str) -> P:
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A name is needed: it is how the other party knows them."})

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django import template
 
 from ..dashboard import CHART_HEIGHT, PoolHealth, pool_health
-from ..simulator import simulator_enabled
 
 register = template.Library()
 
@@ -12,11 +11,6 @@ register = template.Library()
 def pool_health_now() -> PoolHealth:
     """Computed only when the admin index renders, not on every admin page."""
     return pool_health()
-
-
-@register.simple_tag
-def simulator_available() -> bool:
-    return simulator_enabled()
 
 
 @register.simple_tag

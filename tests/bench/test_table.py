@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bench.table import Row, below, fmt_number, load, ratio_at_least, ratio_at_most, render, save
+from bench.table import (
+    Row,
+    fmt_number,
+    load,
+    per_core,
+    ratio_at_least,
+    ratio_at_most,
+    render,
+    save,
+)
 
 
 def test_ratio_is_value_over_baseline_and_absent_without_a_baseline():
@@ -18,8 +27,12 @@ def test_targets_on_ratios_and_limits():
     assert ratio_at_most(110, 100, 1.10) is True
     assert ratio_at_most(111, 100, 1.10) is False
     assert ratio_at_most(None, 100, 1.10) is None
-    assert below(24.9, 25.0) is True
-    assert below(25.0, 25.0) is False
+
+
+def test_one_core_carries_a_second_of_cpu_divided_by_the_cost_of_a_request():
+    assert per_core(2.5) == 400.0
+    assert per_core(0.0) is None
+    assert per_core(None) is None
 
 
 def test_numbers_are_shown_with_sensible_precision():

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PAIR_ROUTER = "tests.simulator.routers.PairRouter"
 DOCS = settings.BASE_DIR / "docs"
 
-# The demo people (maskednumbers/demo.py).
+# The demo people (simulator/demo.py).
 CARLA, CEM = "+14155550120", "+14155550121"
 DANA, DEV = "+14155550130", "+14155550131"
 ANN, BEN = "+14155550140", "+14155550141"

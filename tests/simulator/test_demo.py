@@ -12,9 +12,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from maskednumbers.demo import DEMO_CUSTOMERS, DEMO_DRIVERS, DEMO_NUMBERS
-from maskednumbers.simulator import simulator_phones
 from providers.models import Direction, Message, ProxyNumber
+from simulator.demo import DEMO_CUSTOMERS, DEMO_DRIVERS, DEMO_NUMBERS
+from simulator.services import simulator_phones
 
 pytestmark = pytest.mark.django_db
 

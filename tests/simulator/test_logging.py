@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from maskednumbers.apps import skip_simulator_polls
+from simulator.apps import skip_simulator_polls
 
 
 def request_line(path: str, status: int) -> logging.LogRecord:

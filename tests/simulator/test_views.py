@@ -307,3 +307,10 @@ def test_an_sms_only_number_cannot_be_called(admin_client, send, sms_only_number
     assert "takes no calls" in response.json()["error"]
     assert not Message.objects.exists()
     assert sms_only_number.service == Service.CONVERSATIONS
+
+
+def test_every_admin_page_links_the_simulator_when_it_is_offered(admin_client, settings):
+    assert 'href="/simulator/">Phone simulator</a>' in admin_client.get("/admin/").content.decode()
+    settings.MASKED_NUMBERS_PROVIDERS = {}
+    html = admin_client.get("/admin/providers/message/").content.decode()
+    assert "Phone simulator" not in html

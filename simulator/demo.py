@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from providers.models import Service
@@ -25,11 +26,19 @@ DEMO_DRIVERS = [
     ("Dev Driver", "+14155550131"),
 ]
 
-SAMPLE_RIDE = {
-    "start": "Ferry Building, Embarcadero",
-    "destination": "SFO Terminal 2",
-    "pickup_in": timedelta(minutes=30),
-}
+
+@dataclass(frozen=True)
+class SampleRide:
+    start: str
+    destination: str
+    pickup_in: timedelta
+
+
+SAMPLE_RIDE = SampleRide(
+    start="Ferry Building, Embarcadero",
+    destination="SFO Terminal 2",
+    pickup_in=timedelta(minutes=30),
+)
 
 # Phones with no account anywhere: people who pair up by conversation code.
 ANONYMOUS_PHONES = [

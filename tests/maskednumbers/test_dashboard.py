@@ -131,12 +131,5 @@ def test_admin_index_shows_the_pool_health_and_the_simulator_link(admin_client, 
     assert "app-providers" in html
 
 
-def test_every_admin_page_links_the_simulator_when_it_is_offered(admin_client, settings):
-    assert 'href="/simulator/">Phone simulator</a>' in admin_client.get("/admin/").content.decode()
-    settings.MASKED_NUMBERS_PROVIDERS = {}
-    html = admin_client.get("/admin/providers/message/").content.decode()
-    assert "Phone simulator" not in html
-
-
 def test_an_empty_day_says_so_instead_of_an_empty_chart(admin_client):
     assert "No messages in the last 24 hours" in admin_client.get("/admin/").content.decode()

@@ -61,9 +61,9 @@ class Command(BaseCommand):
             return ride_create(
                 customer=customer,
                 driver=driver,
-                start=SAMPLE_RIDE["start"],
-                destination=SAMPLE_RIDE["destination"],
-                pickup_at=timezone.now() + SAMPLE_RIDE["pickup_in"],
+                start=SAMPLE_RIDE.start,
+                destination=SAMPLE_RIDE.destination,
+                pickup_at=timezone.now() + SAMPLE_RIDE.pickup_in,
             )
         except PoolExhausted as err:
             # Someone retired the demo numbers: the rest of the demo still works.

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from providers.phone import mask
 from providers.types import CallActionKind
 
-from ...simulator import SimulatorRefused, simulated_call_place
+from ...services import SimulatorRefused, simulated_call_place
 
 
 class Command(BaseCommand):

@@ -49,6 +49,7 @@ class Phone:
 
 @dataclass(frozen=True)
 class SimulatedSms:
+    proxy: ProxyNumber
     inbound: Message
     replies: list[Message]
 
@@ -155,7 +156,7 @@ def simulated_sms_send(*, sender: object, recipient: object, text: object) -> Si
         )
     )
     replies = list(result.message.replies.order_by("id"))
-    return SimulatedSms(inbound=result.message, replies=replies)
+    return SimulatedSms(proxy=proxy, inbound=result.message, replies=replies)
 
 
 def simulated_call_place(*, caller: object, recipient: object) -> SimulatedCall:
@@ -178,7 +179,7 @@ def _entry(message: Message, phone: str) -> dict:
         "mine": mine,
         # The other side of the exchange: always the number the phone talks to.
         "with": message.recipient if mine else message.sender,
-        "service": message.proxy.service if message.proxy_id else "",
+        "service": message.proxy.service if message.proxy else "",
         "body": message.body,
         "status": message.status,
         "at": message.created_at.isoformat(),

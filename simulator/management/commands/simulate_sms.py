@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from providers.phone import mask
 
-from ...simulator import SimulatorRefused, simulated_sms_send
+from ...services import SimulatorRefused, simulated_sms_send
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         session = f" [{inbound.session}]" if inbound.session else ""
         self.stdout.write(
             f"SMS from {mask(inbound.sender)} to {inbound.recipient} "
-            f"({inbound.proxy.service}): {inbound.outcome or 'no outcome'}{session}"
+            f"({sent.proxy.service}): {inbound.outcome or 'no outcome'}{session}"
         )
         if not sent.replies:
             self.stdout.write("  nothing to send")
