@@ -151,8 +151,7 @@ class OptOutAdmin(admin.ModelAdmin):
     list_filter = [OptOutStateFilter, "proxy"]
     search_fields = ["=phone"]
     list_select_related = ["proxy"]
-    fields = ["masked_phone", "proxy", "keyword", "opted_out_at", "opted_in_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("masked_phone", "proxy", "keyword", "opted_out_at", "opted_in_at")
 
     @admin.display(description="phone")
     def masked_phone(self, obj: OptOut) -> str:
