@@ -47,3 +47,20 @@ def check_providers(app_configs=None, **kwargs) -> list:
             )
         )
     return problems
+
+
+@register(deploy=False)
+def check_messagebird_key_kind(app_configs=None, **kwargs) -> list:
+    """A Bird platform key (`bk_…`) given to the legacy MessageBird backend: the legacy API
+    answers it with 401, so nothing could be sent."""
+    return [
+        Error(
+            f"provider {alias!r}: MESSAGEBIRD_ACCESS_KEY is a Bird platform key (bk_…), "
+            "which the legacy MessageBird API refuses",
+            hint="Set it as BIRD_API_KEY instead: the `bird` backend serves Bird platform keys.",
+            id="providers.E003",
+        )
+        for alias, config in settings.MASKED_NUMBERS_PROVIDERS.items()
+        if config["BACKEND"].endswith(".MessageBirdProvider")
+        and str(config.get("OPTIONS", {}).get("access_key", "")).startswith("bk_")
+    ]

@@ -42,6 +42,11 @@ class BaseProvider:
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # The methods the vendor calls the voice webhook with.
+    call_webhook_methods: ClassVar[tuple[str, ...]] = ("GET",)
+    # Whether the vendor posts all its events to one URL (/webhooks/<alias>/), read by
+    # parse_event_webhook(), instead of one URL per kind of traffic.
+    receives_events: ClassVar[bool] = False
 
     def __init__(self, *, alias: str, **options: object) -> None:
         self.alias = alias
@@ -92,6 +97,18 @@ class BaseProvider:
 
     def render_call(self, action: CallAction) -> HttpResponse:
         raise NotImplementedError(f"{type(self).__qualname__} must implement render_call()")
+
+    def answer_call(self, action: CallAction, *, call: InboundCall) -> HttpResponse:
+        """The answer to the vendor's call webhook. Most call flows need the action only
+        (render_call); a vendor whose answer names the pool number (Twilio's callerId)
+        overrides this instead."""
+        return self.render_call(action)
+
+    def parse_event_webhook(self, request: HttpRequest) -> InboundSms | None:
+        """Verify and read one event of a vendor that posts every event to one URL
+        (`receives_events`): an inbound SMS, or None for an event that is acknowledged
+        and logged but not handled here."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement parse_event_webhook()")
 
     def sms_webhook_ack(self) -> HttpResponse:
         """What the vendor expects back once an inbound SMS is accepted."""
