@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from typing import Any
 
 import httpx
 import requests
-from bird import Bird
-from bird._exceptions import APIStatusError, BirdError
 from django.http import Http404, HttpRequest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -35,6 +34,13 @@ from ..phone import edge_number, mask
 from ..types import InboundSms, SentSms
 from .base import BaseProvider, Capabilities
 from .http import TRANSIENT_STATUS, raise_for_response, transport_error, vendor_session
+
+# The SDK's generated models warn, at import, of one field that shadows a pydantic name;
+# it says nothing about this service and would be printed by every process.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message='Field name "schema"', category=UserWarning)
+    from bird import Bird
+    from bird._exceptions import APIStatusError, BirdError
 
 logger = logging.getLogger(__name__)
 

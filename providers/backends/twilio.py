@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import requests
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.twilio.com"
 SIGNATURE_HEADER = "HTTP_X_TWILIO_SIGNATURE"
 TWIML = "text/xml; charset=utf-8"
+# What XML 1.0 cannot carry even escaped (https://www.w3.org/TR/xml/#charsets): TwiML
+# holding one would not parse at Twilio, and the call would fail.
+_NOT_IN_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 # Refusals worth naming in the log (https://www.twilio.com/docs/api/errors); any other
 # 4xx is permanent too, logged with its code.
@@ -213,7 +217,7 @@ def twiml(action: CallAction, *, caller_id: str) -> str:
         dial = response.dial(caller_id=caller_id)
         dial.number(action.destination)
     else:
-        response.say(action.text, language=action.language)
+        response.say(_NOT_IN_XML.sub("", action.text), language=action.language)
         response.hangup()
     return str(response)
 
