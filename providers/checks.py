@@ -42,7 +42,10 @@ def check_providers(app_configs=None, **kwargs) -> list:
         problems.append(
             Warning(
                 "no provider is configured: nothing can be sent",
-                hint="Set MESSAGEBIRD_ACCESS_KEY or FLOWROUTE_ACCESS_KEY/FLOWROUTE_SECRET_KEY.",
+                hint=(
+                    "Set TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN, BIRD_API_KEY, "
+                    "MESSAGEBIRD_ACCESS_KEY or FLOWROUTE_ACCESS_KEY/FLOWROUTE_SECRET_KEY."
+                ),
                 id="providers.W001",
             )
         )
