@@ -10,7 +10,9 @@ for an hour) and wrk, a small C program, replays them in order from a file
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import resource
 import shutil
@@ -29,6 +31,8 @@ from .cpu import per_request
 
 LUA = Path(__file__).resolve().parent / "replay.lua"
 SIGNING_KEY = "bench-messagebird-signing-key-0123456789"
+TWILIO_ACCOUNT_SID = "ACbench00000000000000000000000000"
+TWILIO_AUTH_TOKEN = "bench-twilio-auth-token"
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,38 @@ def request_line(event: Sms | Call, *, base_url: str, key: str = SIGNING_KEY) ->
     return f"GET\t{path}\t{sign(base_url + path, b'', key=key)}\t"
 
 
-def write_requests(events: Iterable[Sms | Call], *, base_url: str, directory: Path) -> Path:
+def twilio_request_line(event: Sms | Call, *, base_url: str) -> str:
+    """A replay line as Twilio sends it: a form POST, `X-Twilio-Signature` (HMAC-SHA1 with
+    the Auth Token over the URL and the sorted fields), the header named in the line."""
+    if isinstance(event, Sms):
+        path = "/webhooks/twilio/sms/"
+        fields = {
+            "MessageSid": event.vendor_id,
+            "From": event.originator,
+            "To": event.recipient,
+            "Body": event.text,
+        }
+    else:
+        path = "/webhooks/twilio/voice/"
+        fields = {"CallSid": event.call_id, "From": event.source, "To": event.destination}
+    signed = base_url + path + "".join(name + fields[name] for name in sorted(fields))
+    digest = hmac.new(TWILIO_AUTH_TOKEN.encode(), signed.encode(), hashlib.sha1).digest()
+    signature = base64.b64encode(digest).decode()
+    return f"POST\t{path}\tX-Twilio-Signature:{signature}\t{urlencode(fields)}"
+
+
+LINES = {"messagebird": request_line, "twilio": twilio_request_line}
+
+
+def write_requests(
+    events: Iterable[Sms | Call], *, base_url: str, directory: Path, vendor: str = "messagebird"
+) -> Path:
     """Sign the events into a replay file for one wrk thread; returns the file prefix."""
     prefix = directory / "requests"
+    line = LINES[vendor]
     with (directory / "requests.0").open("w") as out:
         for event in events:
-            out.write(request_line(event, base_url=base_url) + "\n")
+            out.write(line(event, base_url=base_url) + "\n")
     return prefix
 
 
@@ -192,15 +222,16 @@ def replay(
     duration: float,
     connections: int = 16,
     meter: Callable[[], dict[str, float]] | None = None,
+    vendor: str = "messagebird",
 ) -> LoadResult:
-    """Sign `events` and replay them against the server at `base_url`.
+    """Sign `events` as `vendor` would and replay them against the server at `base_url`.
 
     Requests carry `X-Forwarded-Proto: https`, as behind the TLS proxy of production,
     so the URL MessageBird signed is the https one.
     """
     signed_base = "https://" + base_url.removeprefix("http://")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        prefix = write_requests(events, base_url=signed_base, directory=Path(tmp))
+        prefix = write_requests(events, base_url=signed_base, directory=Path(tmp), vendor=vendor)
         return run_wrk(
             base_url + "/", prefix=prefix, duration=duration, connections=connections, meter=meter
         )

@@ -1,4 +1,5 @@
--- Replays pre-signed requests, one line each: METHOD \t PATH \t SIGNATURE \t BODY.
+-- Replays pre-signed requests, one line each: METHOD \t PATH \t SIGNATURE \t BODY
+-- (SIGNATURE is a MessageBird-Signature-JWT, or "Header-Name:value").
 -- Every signature carries its own jti (the server refuses a replayed one), so each line
 -- is sent once; when a thread has sent all of its lines it stops. With no file
 -- (argument "-") it sends wrk's default request for the URL given.
@@ -29,10 +30,14 @@ function init(args)
   local file = assert(io.open(prefix .. "." .. id, "r"))
   for line in file:lines() do
     local method, path, signature, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
-    local headers = {
-      ["X-Forwarded-Proto"] = "https",
-      ["MessageBird-Signature-JWT"] = signature,
-    }
+    local headers = { ["X-Forwarded-Proto"] = "https" }
+    -- "Header-Name:value" names its header (no JWT or base64 holds a colon).
+    local name, value = signature:match("^([%w-]+):(.*)$")
+    if name then
+      headers[name] = value
+    else
+      headers["MessageBird-Signature-JWT"] = signature
+    end
     if body == "" then
       body = nil
     else

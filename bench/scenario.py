@@ -92,6 +92,7 @@ class Stack:
     vendor: str
     sessions: list[Session]
     meter: Meter | None = None
+    signs_as: str = "messagebird"  # whose webhooks the load replays (see loadgen.LINES)
 
 
 PARTS = {"gunicorn": "web", "db_worker": "delivery", "outbox_sweep": "delivery"}
@@ -133,6 +134,7 @@ def measure(stack: Stack, kind: str, *, duration: float, expected_rps: float) ->
         events(stack.sessions, int(expected_rps * WARMUP * 1.5) + 200, tag=f"warm{run}"),
         duration=WARMUP,
         connections=CONNECTIONS,
+        vendor=stack.signs_as,
     )
     count = int(expected_rps * duration * 1.3) + 1000
     result = replay(
@@ -141,6 +143,7 @@ def measure(stack: Stack, kind: str, *, duration: float, expected_rps: float) ->
         duration=duration,
         connections=CONNECTIONS,
         meter=stack.meter,
+        vendor=stack.signs_as,
     )
     if result.ran_out:
         log(f"warning: {kind} run on {stack.label} used up its {count} signed requests")
@@ -222,6 +225,18 @@ def spread(results: list[LoadResult]) -> str:
     rates = [r.rps for r in results]
     p99s = [r.p99_ms for r in results]
     return f"rounds: {min(rates):.0f}-{max(rates):.0f}/s, p99 {min(p99s):.1f}-{max(p99s):.1f} ms"
+
+
+def move_pool_to(database: str, provider: str) -> None:
+    """Put every number of a copied history on `provider` (the same rides, another vendor)."""
+    conn = psycopg.connect(
+        host=db.HOST, port=db.PORT, user=db.USER, dbname=database, connect_timeout=5
+    )
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE providers_proxynumber SET provider = %s", [provider])
+    finally:
+        conn.close()
 
 
 def outcomes(database: str) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The production server as the README's "Production" section runs it: gunicorn with 4
 workers, DEBUG off, PostgreSQL, the database task backend with `delivery_worker` processes and
 the outbox sweeper, TLS terminated in front (`X-Forwarded-Proto`, the public URL), and
-MessageBird pointed at the local stub vendor.
+MessageBird and Twilio pointed at the local stub vendor.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from .db import database_url
-from .loadgen import SIGNING_KEY
+from .loadgen import SIGNING_KEY, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from .procs import PYTHON, ROOT, Procs, free_port, wait_http
 
 WEB_WORKERS = 4  # as in the README's production command
@@ -22,7 +22,9 @@ def production_env(*, database: str, vendor_url: str, public_url: str = "") -> d
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "MESSAGEBIRD_", "FLOWROUTE_", "MASKED_NUMBERS_"))
+        if not key.startswith(
+            ("DJANGO_", "MESSAGEBIRD_", "FLOWROUTE_", "TWILIO_", "BIRD_", "MASKED_NUMBERS_")
+        )
     }
     env.update(
         {
@@ -36,6 +38,9 @@ def production_env(*, database: str, vendor_url: str, public_url: str = "") -> d
             "MESSAGEBIRD_SIGNING_KEY": SIGNING_KEY,
             "MESSAGEBIRD_API_URL": vendor_url,
             "MESSAGEBIRD_TIMEOUT": "10",
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "TWILIO_API_URL": vendor_url,
             "MASKED_NUMBERS_PUBLIC_URL": public_url,
             "PYTHONDONTWRITEBYTECODE": "1",
         }

@@ -1,4 +1,5 @@
-"""A local stand-in for MessageBird's REST API: `POST /messages` answers 201 with JSON.
+"""A local stand-in for the vendors' send APIs: MessageBird's `POST /messages` and Twilio's
+`POST /2010-04-01/Accounts/{sid}/Messages.json` answer 201 with JSON.
 
 Threaded (one thread per connection), so it holds many slow answers at once; with
 `--delay 2` every answer waits two seconds, like a vendor having a bad day.
@@ -12,9 +13,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+TWILIO_MESSAGES = re.compile(r"/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json")
 
 
 class StubState:
@@ -46,6 +51,10 @@ def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            twilio = TWILIO_MESSAGES.fullmatch(self.path)
+            if twilio:
+                self._twilio_message(twilio["sid"], raw)
+                return
             if self.path.rstrip("/") != "/messages":
                 self._answer(404, {"errors": [{"code": 20, "description": "not found"}]})
                 return
@@ -73,6 +82,29 @@ def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                         "totalSentCount": len(recipients),
                         "items": [{"recipient": int(r), "status": "sent"} for r in recipients if r],
                     },
+                },
+            )
+
+        def _twilio_message(self, account_sid: str, raw: bytes) -> None:
+            """A Message resource as Twilio answers a create: 201, `sid`, `queued`."""
+            if state.delay:
+                time.sleep(state.delay)
+            form = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
+            with state.lock:
+                state.accepted += 1
+                sid = f"SMbench{next(state.ids):026d}"
+            self._answer(
+                201,
+                {
+                    "sid": sid,
+                    "account_sid": account_sid,
+                    "status": "queued",
+                    "direction": "outbound-api",
+                    "from": form.get("From"),
+                    "to": form.get("To"),
+                    "body": form.get("Body"),
+                    "num_segments": "1",
+                    "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
                 },
             )
 

@@ -1,6 +1,7 @@
 """Benchmark 1: signed MessageBird SMS and voice webhooks for open rides, against the
 production stack, at a short and at a long ride history, beside the trivial endpoint
-(`/healthz`: the whole middleware stack and one `SELECT 1`) of the same server.
+(`/healthz`: the whole middleware stack and one `SELECT 1`) of the same server; and
+signed Twilio webhooks for the short history on Twilio numbers, beside MessageBird's.
 
 Both stacks (one per history) run at once, idle but for the one under load; they take
 turns, round after round (see scenario.interleaved), 16 connections each run.
@@ -20,6 +21,7 @@ from .scenario import (
     cpu_row,
     interleaved,
     meter_for,
+    move_pool_to,
     open_sessions,
     outcomes,
     prepared_rides,
@@ -32,9 +34,10 @@ from .table import Row, per_core, ratio_at_least, ratio_at_most
 NAME = "webhooks"
 KINDS = {"healthz": "healthz (trivial)", "sms": "SMS webhook", "voice": "voice webhook"}
 REQUESTS = {"sms": "texts", "voice": "calls"}
+TWILIO = "twilio"  # the stack of the short history on Twilio numbers
 
 
-def measure(rounds: int = ROUNDS, duration: float = DURATION) -> dict[int, dict[str, list]]:
+def measure(rounds: int = ROUNDS, duration: float = DURATION) -> dict[int | str, dict[str, list]]:
     with contextlib.ExitStack() as exit_stack:
         stacks = []
         for rides in (SMALL, LARGE):
@@ -43,20 +46,27 @@ def measure(rounds: int = ROUNDS, duration: float = DURATION) -> dict[int, dict[
             sessions = open_sessions(database)
             meter = meter_for(procs, database)
             stacks.append(Stack(str(rides), url, database, vendor, sessions, meter))
+        database, _ = prepared_rides(SMALL, copy=TWILIO)
+        move_pool_to(database, TWILIO)
+        procs, url, vendor = exit_stack.enter_context(production(database))
+        meter = meter_for(procs, database)
+        sessions = open_sessions(database)
+        stacks.append(Stack(TWILIO, url, database, vendor, sessions, meter, signs_as=TWILIO))
         results = interleaved(stacks, list(KINDS), rounds=rounds, duration=duration)
     for stack in stacks:
-        log(f"{scale_name(int(stack.label))} outcomes: {outcomes(stack.database)}")
+        label = stack.label if stack.label == TWILIO else scale_name(int(stack.label))
+        log(f"{label} outcomes: {outcomes(stack.database)}")
     return {
-        rides: {kind: results[(str(rides), kind)] for kind in KINDS} for rides in (SMALL, LARGE)
+        key: {kind: results[(str(key), kind)] for kind in KINDS} for key in (SMALL, LARGE, TWILIO)
     }
 
 
-def raw_rows(rides: int, runs: dict[str, list[LoadResult]]) -> list[Row]:
+def raw_rows(rides: int, runs: dict[str, list[LoadResult]], *, vendor: str = "") -> list[Row]:
     """The measured figures of one history (the comparisons follow)."""
     rows = []
     for kind, label in KINDS.items():
         load = summarize(runs[kind])
-        figure = f"{label}, {rides:,} rides"
+        figure = f"{vendor}{label}, {rides:,} rides"
         note = "; ".join(
             part
             for part in (
@@ -167,11 +177,24 @@ def cost_rows() -> list[Row]:
     ]
 
 
+def twilio_rows(messagebird: dict[str, list], twilio: dict[str, list]) -> list[Row]:
+    """Twilio's webhooks beside MessageBird's, the same rides on the same kind of stack."""
+    rows = raw_rows(SMALL, twilio, vendor="Twilio ")
+    for kind in ("sms", "voice"):
+        label, tw, mb = KINDS[kind], summarize(twilio[kind]), summarize(messagebird[kind])
+        base = f"MessageBird {label}"
+        rows += [
+            Row(NAME, f"Twilio {label} req/s vs MessageBird", tw.rps, "/s", mb.rps, base),
+            Row(NAME, f"Twilio {label} p99 vs MessageBird", tw.p99_ms, "ms", mb.p99_ms, base),
+        ]
+    return rows
+
+
 def run() -> list[Row]:
     results = measure()
     small, large = results[SMALL], results[LARGE]
     rows = raw_rows(SMALL, small) + raw_rows(LARGE, large) + compare_rows(small, large)
-    return finish(NAME, rows + cost_rows())
+    return finish(NAME, rows + twilio_rows(small, results[TWILIO]) + cost_rows())
 
 
 if __name__ == "__main__":

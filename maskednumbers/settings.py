@@ -228,6 +228,29 @@ if os.environ.get("FLOWROUTE_ACCESS_KEY") and os.environ.get("FLOWROUTE_SECRET_K
             "timeout": float(os.environ.get("FLOWROUTE_TIMEOUT", "10")),
         },
     }
+if os.environ.get("TWILIO_ACCOUNT_SID") and os.environ.get("TWILIO_AUTH_TOKEN"):
+    MASKED_NUMBERS_PROVIDERS["twilio"] = {
+        "BACKEND": "providers.backends.twilio.TwilioProvider",
+        "OPTIONS": {
+            "account_sid": os.environ["TWILIO_ACCOUNT_SID"],
+            "auth_token": os.environ["TWILIO_AUTH_TOKEN"],
+            "api_url": os.environ.get("TWILIO_API_URL", "https://api.twilio.com"),
+            "timeout": float(os.environ.get("TWILIO_TIMEOUT", "10")),
+            "public_url": MASKED_NUMBERS_PUBLIC_URL,
+        },
+    }
+if os.environ.get("BIRD_API_KEY"):
+    MASKED_NUMBERS_PROVIDERS["bird"] = {
+        "BACKEND": "providers.backends.bird.BirdProvider",
+        "OPTIONS": {
+            "api_key": os.environ["BIRD_API_KEY"],
+            "webhook_secret": os.environ.get("BIRD_WEBHOOK_SECRET", ""),
+            # Empty: the region's URL, which the SDK derives from the key.
+            "api_url": os.environ.get("BIRD_API_URL", ""),
+            "sms_category": os.environ.get("BIRD_SMS_CATEGORY", "transactional"),
+            "timeout": float(os.environ.get("BIRD_TIMEOUT", "10")),
+        },
+    }
 
 # Who decides what happens to traffic on a proxy number, by the number's service.
 MASKED_NUMBERS_ROUTERS = {

@@ -42,8 +42,28 @@ def check_providers(app_configs=None, **kwargs) -> list:
         problems.append(
             Warning(
                 "no provider is configured: nothing can be sent",
-                hint="Set MESSAGEBIRD_ACCESS_KEY or FLOWROUTE_ACCESS_KEY/FLOWROUTE_SECRET_KEY.",
+                hint=(
+                    "Set TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN, BIRD_API_KEY, "
+                    "MESSAGEBIRD_ACCESS_KEY or FLOWROUTE_ACCESS_KEY/FLOWROUTE_SECRET_KEY."
+                ),
                 id="providers.W001",
             )
         )
     return problems
+
+
+@register(deploy=False)
+def check_messagebird_key_kind(app_configs=None, **kwargs) -> list:
+    """A Bird platform key (`bk_…`) given to the legacy MessageBird backend: the legacy API
+    answers it with 401, so nothing could be sent."""
+    return [
+        Error(
+            f"provider {alias!r}: MESSAGEBIRD_ACCESS_KEY is a Bird platform key (bk_…), "
+            "which the legacy MessageBird API refuses",
+            hint="Set it as BIRD_API_KEY instead: the `bird` backend serves Bird platform keys.",
+            id="providers.E003",
+        )
+        for alias, config in settings.MASKED_NUMBERS_PROVIDERS.items()
+        if config["BACKEND"].endswith(".MessageBirdProvider")
+        and str(config.get("OPTIONS", {}).get("access_key", "")).startswith("bk_")
+    ]

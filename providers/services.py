@@ -382,7 +382,10 @@ def message_deliver(*, message_id: int) -> str:
         return "skipped"
     try:
         sent = get_provider(message.provider).send_sms(
-            sender=message.sender, recipient=message.recipient, body=message.body
+            sender=message.sender,
+            recipient=message.recipient,
+            body=message.body,
+            reference=str(message.pk),
         )
     except (SendError, ProviderNotConfigured) as err:
         transient = isinstance(err, ProviderNotConfigured) or err.transient
@@ -571,7 +574,8 @@ def proxy_number_clean(
     """Check a pool number's settings; return the number in E.164.
 
     Raises ValidationError with the reason per field: not a number, already in the pool,
-    provider not configured, or a capability the provider's numbers do not have here.
+    provider not configured, a number its provider does not serve, or a capability the
+    provider's numbers do not have here.
     """
     try:
         e164 = to_e164(number)
@@ -584,11 +588,8 @@ def proxy_number_clean(
         raise ValidationError(
             {"provider": f"provider {provider!r} is not configured (configured: {configured})."}
         )
-    backend = get_provider(provider)
-    if voice and not backend.supports_inbound_voice:
-        raise ValidationError({"voice": f"{provider} numbers cannot take calls here."})
-    if sms and not backend.supports_inbound_sms:
-        raise ValidationError({"sms": f"{provider} numbers cannot take SMS here."})
+    if problems := get_provider(provider).number_problems(number=e164, sms=sms, voice=voice):
+        raise ValidationError(problems)
     if ProxyNumber.objects.filter(number=e164).exclude(pk=exclude_pk).exists():
         raise _already_in_pool(e164)
     return e164

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .backends.base import BaseProvider
 from .exceptions import ProviderNotConfigured, WebhookValidationError
@@ -59,11 +59,13 @@ def sms_webhook(request: HttpRequest, alias: str, token: str | None = None) -> H
 
 
 @csrf_exempt
-@require_GET
+@require_http_methods(["GET", "POST"])
 def voice_webhook(request: HttpRequest, alias: str) -> HttpResponse:
     provider = _provider(alias)
     if not provider.supports_inbound_voice:
         raise Http404(f"{alias} sends no inbound calls")
+    if request.method not in provider.call_webhook_methods:
+        return HttpResponseNotAllowed(provider.call_webhook_methods)
     # No transaction here: a call's routing mostly only reads, and its one write is a
     # single statement (inbound_call_receive opens one for a router that writes).
     try:
@@ -71,4 +73,21 @@ def voice_webhook(request: HttpRequest, alias: str) -> HttpResponse:
         action = inbound_call_receive(inbound=inbound)  # a replay is refused at its write
     except SuspiciousOperation as err:
         return _refuse(alias, err)
-    return provider.render_call(action)
+    return provider.answer_call(action, call=inbound)
+
+
+@csrf_exempt
+@require_POST
+def event_webhook(request: HttpRequest, alias: str) -> HttpResponse:
+    """One URL for every event of a vendor that posts them all there (Bird)."""
+    provider = _provider(alias)
+    if not provider.receives_events:
+        raise Http404(f"{alias} posts no events to this URL")
+    try:
+        request.body  # noqa: B018 - an oversized body is refused before any parsing
+        inbound = provider.parse_event_webhook(request)
+        if inbound is not None:
+            inbound_sms_receive(inbound=inbound)
+    except SuspiciousOperation as err:
+        return _refuse(alias, err)
+    return provider.sms_webhook_ack()

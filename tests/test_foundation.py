@@ -13,7 +13,15 @@ from django.db import OperationalError, connection
 from providers.models import ProxyNumber
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_ENV_PREFIXES = ("DJANGO_", "DATABASE_", "MESSAGEBIRD_", "FLOWROUTE_", "MASKED_NUMBERS_")
+PROJECT_ENV_PREFIXES = (
+    "DJANGO_",
+    "DATABASE_",
+    "MESSAGEBIRD_",
+    "FLOWROUTE_",
+    "TWILIO_",
+    "BIRD_",
+    "MASKED_NUMBERS_",
+)
 
 
 @pytest.mark.django_db
@@ -85,6 +93,32 @@ def test_vendors_are_configured_only_when_their_credentials_are_set():
     options = conf["providers"]["messagebird"]["OPTIONS"]
     assert options["api_url"] == "https://rest.messagebird.com"
     assert (options["access_key"], options["signing_key"]) == ("live_key", "signing")
+
+
+def test_twilio_and_bird_are_configured_from_their_variables():
+    conf = settings_in_env(
+        TWILIO_ACCOUNT_SID="AC123",
+        TWILIO_AUTH_TOKEN="token",
+        BIRD_API_KEY="bk_eu1_key",
+        BIRD_WEBHOOK_SECRET="whsec_c2VjcmV0",
+        BIRD_SMS_CATEGORY="service",
+        MASKED_NUMBERS_PUBLIC_URL="https://sms.example.com",
+    )
+
+    assert sorted(conf["providers"]) == ["bird", "console", "twilio"]
+    twilio = conf["providers"]["twilio"]["OPTIONS"]
+    assert (twilio["api_url"], twilio["public_url"]) == (
+        "https://api.twilio.com",
+        "https://sms.example.com",
+    )
+    bird = conf["providers"]["bird"]["OPTIONS"]
+    assert (bird["api_url"], bird["sms_category"]) == ("", "service")
+
+
+def test_twilio_needs_both_its_account_sid_and_auth_token():
+    conf = settings_in_env(TWILIO_ACCOUNT_SID="AC123")
+
+    assert list(conf["providers"]) == ["console"]
 
 
 def test_production_environment_is_read_from_the_variables():

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from django.http import HttpRequest, HttpResponse
 
 from ..types import CallAction, InboundCall, InboundSms, SentSms
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do here (README, "What each vendor supports").
+
+    `inbound_voice`: inbound calls answered with a masked transfer. `delivery_receipts`:
+    the backend reads the vendor's receipts. `send_reference`: a send carries our own
+    message id (an idempotency key or client reference), so a resend can be recognised.
+    `number_prefixes`: the E.164 numbers the vendor can serve, by prefix.
+    """
+
+    sms: bool = True
+    inbound_sms: bool = True
+    inbound_voice: bool = False
+    delivery_receipts: bool = False
+    send_reference: bool = False
+    number_prefixes: tuple[str, ...] = ("+",)
 
 
 class BaseProvider:
@@ -22,17 +41,52 @@ class BaseProvider:
     """
 
     name: ClassVar[str]
-    supports_sms: ClassVar[bool] = True
-    supports_inbound_sms: ClassVar[bool] = True
-    supports_inbound_voice: ClassVar[bool] = False
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    # The methods the vendor calls the voice webhook with.
+    call_webhook_methods: ClassVar[tuple[str, ...]] = ("GET",)
+    # Whether the vendor posts all its events to one URL (/webhooks/<alias>/), read by
+    # parse_event_webhook(), instead of one URL per kind of traffic.
+    receives_events: ClassVar[bool] = False
 
     def __init__(self, *, alias: str, **options: object) -> None:
         self.alias = alias
         if options:
             raise TypeError(f"{type(self).__qualname__} got unknown options: {sorted(options)}")
 
-    def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
-        """Send one SMS; raise TransientSendError or PermanentSendError on failure."""
+    @property
+    def supports_sms(self) -> bool:
+        return self.capabilities.sms
+
+    @property
+    def supports_inbound_sms(self) -> bool:
+        return self.capabilities.inbound_sms
+
+    @property
+    def supports_inbound_voice(self) -> bool:
+        return self.capabilities.inbound_voice
+
+    def serves_number(self, e164: str) -> bool:
+        return e164.startswith(self.capabilities.number_prefixes)
+
+    def number_problems(self, *, number: str, sms: bool, voice: bool) -> dict[str, str]:
+        """Why this backend cannot serve a pool number (E.164) used as asked, by field;
+        empty if it can."""
+        problems = {}
+        if not self.serves_number(number):
+            problems["number"] = f"{self.alias} cannot serve {number} (numbers it serves: " + (
+                ", ".join(f"{prefix}…" for prefix in self.capabilities.number_prefixes) + ")."
+            )
+        if voice and not self.capabilities.inbound_voice:
+            problems["voice"] = f"{self.alias} numbers cannot take calls here."
+        if sms and not (self.capabilities.sms and self.capabilities.inbound_sms):
+            problems["sms"] = f"{self.alias} numbers cannot take SMS here."
+        return problems
+
+    def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
+        """Send one SMS; raise TransientSendError or PermanentSendError on failure.
+
+        `reference` is our own id of the message: a backend whose vendor takes an
+        idempotency key or a client reference sends it (`send_reference`)."""
         raise NotImplementedError(f"{type(self).__qualname__} must implement send_sms()")
 
     def parse_sms_webhook(self, request: HttpRequest, *, token: str | None = None) -> InboundSms:
@@ -43,6 +97,18 @@ class BaseProvider:
 
     def render_call(self, action: CallAction) -> HttpResponse:
         raise NotImplementedError(f"{type(self).__qualname__} must implement render_call()")
+
+    def answer_call(self, action: CallAction, *, call: InboundCall) -> HttpResponse:
+        """The answer to the vendor's call webhook. Most call flows need the action only
+        (render_call); a vendor whose answer names the pool number (Twilio's callerId)
+        overrides this instead."""
+        return self.render_call(action)
+
+    def parse_event_webhook(self, request: HttpRequest) -> InboundSms | None:
+        """Verify and read one event of a vendor that posts every event to one URL
+        (`receives_events`): an inbound SMS, or None for an event that is acknowledged
+        and logged but not handled here."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement parse_event_webhook()")
 
     def sms_webhook_ack(self) -> HttpResponse:
         """What the vendor expects back once an inbound SMS is accepted."""

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ..exceptions import MalformedWebhook, WebhookValidationError
 from ..phone import edge_number, mask
 from ..types import CallAction, InboundCall, InboundSms, SentSms
-from .base import BaseProvider
+from .base import BaseProvider, Capabilities
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +28,9 @@ _outbox_lock = threading.Lock()
 
 class ConsoleProvider(BaseProvider):
     name = "console"
-    supports_inbound_voice = True
+    capabilities = Capabilities(inbound_voice=True)
 
-    def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
+    def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
         vendor_id = f"console-{uuid.uuid4().hex}"
         with _outbox_lock:
             outbox.append({"id": vendor_id, "from": sender, "to": recipient, "body": body})

@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
 from ..phone import digits_only, edge_number, mask
 from ..types import InboundSms, SentSms
-from .base import BaseProvider
+from .base import BaseProvider, Capabilities
 from .http import raise_for_response, transport_error, vendor_session
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ _NANP = re.compile(r"\+1\d{10}")
 
 class FlowrouteProvider(BaseProvider):
     name = "flowroute"
-    supports_inbound_voice = False
+    # North American numbers only; no call control, and no client reference on sends
+    # (https://developer.flowroute.com/api/messages/v2.1/send-an-sms/).
+    capabilities = Capabilities(number_prefixes=("+1",))
 
     def __init__(
         self,
@@ -55,7 +57,7 @@ class FlowrouteProvider(BaseProvider):
         self.timeout = timeout
         self.session = vendor_session(self.api_url)
 
-    def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
+    def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
         for number in (sender, recipient):
             # The API takes 11-digit North American numbers only (see the module doc).
             if not _NANP.fullmatch(number):

@@ -33,7 +33,7 @@ from messagebird.serde import json_serialize
 from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
 from ..phone import digits_only, edge_number, mask
 from ..types import CallAction, CallActionKind, InboundCall, InboundSms, SentSms
-from .base import BaseProvider
+from .base import BaseProvider, Capabilities
 from .http import TRANSIENT_STATUS, raise_for_response, transport_error, vendor_session
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def _has_error_list(response: requests.Response) -> bool:
 
 class MessageBirdProvider(BaseProvider):
     name = "messagebird"
-    supports_inbound_voice = True
+    capabilities = Capabilities(inbound_voice=True, send_reference=True)
 
     def __init__(
         self,
@@ -131,10 +131,13 @@ class MessageBirdProvider(BaseProvider):
         )
 
     # --- sending -------------------------------------------------------------------
-    def send_sms(self, *, sender: str, recipient: str, body: str) -> SentSms:
+    def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
+        # `reference` is the client reference of the send, shown with the message in
+        # MessageBird's log and its status reports: a text sent twice can be recognised.
+        params = {"reference": reference} if reference else None
         try:
             message = self.client.message_create(
-                digits_only(sender), [digits_only(recipient)], body
+                digits_only(sender), [digits_only(recipient)], body, params
             )
         except ErrorException as err:
             details = "; ".join(f"{e.code}: {e.description}" for e in err.errors)

@@ -107,3 +107,24 @@ def test_conversation_events_start_then_join_with_the_codes_then_relay_both_ways
     assert {j.originator for j in joined}.isdisjoint({s.originator for s in started})
     texts = list(relays([("+12065561000", "+1s", "+1j")], 3))
     assert [t.originator for t in texts] == ["+1s", "+1j", "+1s"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Sms(originator="+13122000001", recipient="+12065551000", text="hi & bye", vendor_id="SM1"),
+        Call(source="+13122000001", destination="+12065551000", call_id="CA1"),
+    ],
+    ids=["sms", "call"],
+)
+def test_twilio_lines_verify_with_twilio_s_validator_and_name_their_header(event):
+    from twilio.request_validator import RequestValidator as TwilioValidator
+
+    from bench.loadgen import TWILIO_AUTH_TOKEN, twilio_request_line
+
+    method, path, signature, body = twilio_request_line(event, base_url=BASE).split("\t")
+    header, _, value = signature.partition(":")
+    fields = {k: v[0] for k, v in parse_qs(body).items()}
+    assert (method, header) == ("POST", "X-Twilio-Signature")
+    assert path.startswith("/webhooks/twilio/")
+    assert TwilioValidator(TWILIO_AUTH_TOKEN).validate(BASE + path, fields, value)

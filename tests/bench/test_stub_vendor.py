@@ -40,3 +40,13 @@ def test_stats_count_accepted_messages(stub):
         provider.send_sms(sender="+12065551000", recipient="+13122000001", body="x")
     with urllib.request.urlopen(f"{url}/stats", timeout=5) as response:  # noqa: S310
         assert json.loads(response.read())["accepted"] == 3
+
+
+def test_twilio_backend_sends_through_the_stub(stub):
+    from providers.backends.twilio import TwilioProvider
+
+    url, state = stub
+    provider = TwilioProvider(alias="twilio", account_sid="ACb", auth_token="t", api_url=url)
+    sent = provider.send_sms(sender="+12065551000", recipient="+13122000001", body="hello")
+    assert sent.vendor_id.startswith("SMbench")
+    assert state.accepted == 1

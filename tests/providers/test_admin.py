@@ -177,8 +177,12 @@ def test_staff_add_a_number_typed_any_way_and_it_is_stored_in_e164(admin_client)
     [
         ({"number": "call me maybe"}, "is not a valid phone number"),
         ({"number": "+1 415 555 0100"}, "+14155550100 is already in the pool"),
-        ({"provider": "twilio"}, "is not configured"),
+        ({"provider": "plivo"}, "is not configured"),
         ({"provider": "flowroute"}, "flowroute numbers cannot take calls here"),
+        (
+            {"provider": "flowroute", "voice": None, "number": "+447700900001"},
+            "flowroute cannot serve +447700900001",
+        ),
     ],
 )
 def test_admin_refuses_a_number_the_pool_cannot_use(admin_client, fields, reason):

@@ -71,11 +71,11 @@ def test_duplicate_number_is_a_400_even_when_written_differently(api):
 
 
 def test_unconfigured_provider_is_a_400_naming_the_configured_ones(api):
-    response = create(api, provider="twilio")
+    response = create(api, provider="plivo")
 
     assert response.status_code == 400
     [reason] = response.json()["provider"]
-    assert "'twilio' is not configured" in reason
+    assert "'plivo' is not configured" in reason
     assert "messagebird" in reason
 
 
@@ -84,6 +84,30 @@ def test_voice_on_a_provider_without_inbound_calls_is_a_400(api):
 
     assert response.status_code == 400
     assert "cannot take calls" in response.json()["voice"][0]
+
+
+def test_a_number_outside_north_america_on_flowroute_is_a_400(api):
+    response = create(api, number="+447700900001", provider="flowroute", voice=False)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "number": ["flowroute cannot serve +447700900001 (numbers it serves: +1…)."]
+    }
+    assert not ProxyNumber.objects.exists()
+
+
+def test_the_same_number_on_a_backend_that_serves_it_is_added(api):
+    response = create(api, number="+447700900001", provider="messagebird")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["number"] == "+447700900001"
+
+
+def test_every_reason_a_backend_cannot_serve_a_number_is_given(api):
+    response = create(api, number="+447700900001", provider="flowroute", voice=True)
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"number", "voice"}
 
 
 def test_unknown_service_is_a_400(api):

@@ -10,6 +10,11 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 MESSAGEBIRD_MESSAGES_URL = "https://rest.messagebird.test/messages"
 FLOWROUTE_MESSAGES_URL = "https://api.flowroute.test/v2.1/messages"
+TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000001"
+TWILIO_MESSAGES_URL = (
+    f"https://api.twilio.test/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages.json"
+)
+BIRD_MESSAGES_URL = "https://api.bird.test/v1/sms/messages"
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -28,6 +33,14 @@ def messagebird_accepts(rsps, *, status: int = 201) -> None:
 
 def flowroute_accepts(rsps, *, status: int = 202) -> None:
     rsps.post(FLOWROUTE_MESSAGES_URL, json=fixture_json("flowroute/sms_sent.json"), status=status)
+
+
+def twilio_accepts(rsps, *, status: int = 201) -> None:
+    rsps.post(TWILIO_MESSAGES_URL, json=fixture_json("twilio/sms_sent.json"), status=status)
+
+
+def bird_accepts(rsps, *, status: int = 202) -> None:
+    rsps.post(BIRD_MESSAGES_URL, json=fixture_json("bird/sms_sent.json"), status=status)
 
 
 def set_provider_options(settings, alias: str, **options: Any) -> None:

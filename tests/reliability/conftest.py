@@ -42,6 +42,16 @@ def console_proxy(db):
     return factories.proxy_number(number="+12065550102", provider="console")
 
 
+@pytest.fixture
+def tw_proxy(db):
+    return factories.proxy_number(number="+12065550103", provider="twilio")
+
+
+@pytest.fixture
+def bird_proxy(db):
+    return factories.proxy_number(number="+12065550104", provider="bird", voice=False)
+
+
 requires_postgres = pytest.mark.skipif(
     "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
     reason="needs PostgreSQL (concurrent writers)",

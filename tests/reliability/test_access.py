@@ -196,6 +196,11 @@ PRODUCTION_ENV = {
     "FLOWROUTE_ACCESS_KEY": "fr-access",
     "FLOWROUTE_SECRET_KEY": "fr-secret",
     "FLOWROUTE_WEBHOOK_TOKEN": "fr-webhook-token-for-check",
+    "TWILIO_ACCOUNT_SID": "AC-for-check",
+    "TWILIO_AUTH_TOKEN": "twilio-token-for-check",
+    "MASKED_NUMBERS_PUBLIC_URL": "https://numbers.example.org",
+    "BIRD_API_KEY": "bk_us1_key-for-check",
+    "BIRD_WEBHOOK_SECRET": "whsec_c2VjcmV0LWZvci1jaGVjaw==",
 }
 
 
@@ -203,7 +208,7 @@ def _check_deploy(**overrides: str) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "MESSAGEBIRD_", "FLOWROUTE_"))
+        if not k.startswith(("DJANGO_", "MESSAGEBIRD_", "FLOWROUTE_", "TWILIO_", "BIRD_"))
     }
     env.update(PRODUCTION_ENV, **overrides)
     env = {k: v for k, v in env.items() if v}
@@ -226,7 +231,12 @@ def test_check_deploy_is_clean_with_the_production_settings():
 
 @pytest.mark.parametrize(
     ("unset", "error"),
-    [("MESSAGEBIRD_SIGNING_KEY", "providers.E002"), ("FLOWROUTE_WEBHOOK_TOKEN", "providers.E002")],
+    [
+        ("MESSAGEBIRD_SIGNING_KEY", "providers.E002"),
+        ("FLOWROUTE_WEBHOOK_TOKEN", "providers.E002"),
+        ("BIRD_WEBHOOK_SECRET", "providers.E002"),
+        ("MASKED_NUMBERS_PUBLIC_URL", "providers.E002"),  # Twilio's signatures name it
+    ],
 )
 def test_check_deploy_fails_without_a_webhook_secret(unset, error):
     result = _check_deploy(**{unset: ""})

@@ -19,9 +19,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from providers.backends.messagebird import call_flow_xml
+from providers.backends.twilio import twiml
 from providers.models import Direction, Message, SeenSignature
 from providers.types import CallAction
-from tests.signing import FLOWROUTE_WEBHOOK_TOKEN, messagebird_signature
+from tests.signing import (
+    FLOWROUTE_WEBHOOK_TOKEN,
+    bird_headers,
+    messagebird_signature,
+    twilio_headers,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +41,8 @@ FUZZ = settings(
 PROXY = "+12065550100"
 FR_PROXY = "+12065550101"
 CONSOLE_PROXY = "+12065550102"
+TW_PROXY = "+12065550103"
+BIRD_PROXY = "+12065550104"
 KNOWN = "+12065552000"
 
 METACHARACTERS = [
@@ -335,6 +343,108 @@ def test_console_sms_webhook_never_fails(client, pairs, console_proxy, payload):
     before = _fresh_counts()
     response = client.post("/webhooks/console/sms/", payload, content_type="application/json")
     _assert_outcome(response, before)
+
+
+@st.composite
+def twilio_forms(draw, *, sid_field: str) -> dict[str, str]:
+    """Twilio's form fields, each possibly missing or odd (form values are text)."""
+    fields = {
+        sid_field: draw(_maybe(st.text(max_size=60) | st.sampled_from(METACHARACTERS))),
+        "From": draw(_maybe(odd_numbers.map(str))),
+        "To": draw(_maybe(st.sampled_from([TW_PROXY, "12065550103"]) | odd_numbers.map(str))),
+        "Body": draw(_maybe(texts)),
+    }
+    extra = draw(st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=2))
+    return {**extra, **{k: v for k, v in fields.items() if v is not None}}
+
+
+def _post_twilio(client, path: str, fields: dict[str, str], *, signed: bool):
+    # Signed over the fields as Django will read them back from the form.
+    from django.http import QueryDict
+
+    body = urlencode(fields).encode()
+    params = QueryDict(body).dict()
+    headers = twilio_headers(url=f"http://testserver{path}", params=params) if signed else {}
+    return client.generic(
+        "POST", path, body, content_type="application/x-www-form-urlencoded", **headers
+    )
+
+
+@FUZZ
+@given(fields=twilio_forms(sid_field="MessageSid"), signed=st.booleans())
+@example(fields={"MessageSid": "SM\x00", "From": "+12065552000", "To": TW_PROXY}, signed=True)
+def test_twilio_sms_webhook_never_fails_and_rejections_write_nothing(
+    client, pairs, tw_proxy, fields, signed
+):
+    before = _fresh_counts()
+    response = _post_twilio(client, "/webhooks/twilio/sms/", fields, signed=signed)
+    _assert_outcome(response, before)
+    if not signed:
+        assert response.status_code == 403
+
+
+@FUZZ
+@given(fields=twilio_forms(sid_field="CallSid"), signed=st.booleans())
+def test_twilio_voice_webhook_answers_well_formed_twiml(client, pairs, tw_proxy, fields, signed):
+    before = _fresh_counts()
+    response = _post_twilio(client, "/webhooks/twilio/voice/", fields, signed=signed)
+    assert response.status_code in ANSWERS
+    if response.status_code >= 400:
+        assert _counts() == before
+        return
+    root = ElementTree.fromstring(response.content)  # noqa: S314 - our own answer
+    assert root.tag == "Response"
+    dial = root.find("Dial")
+    if dial is not None:
+        assert dial.get("callerId") == TW_PROXY
+
+
+@FUZZ
+@given(text=st.text(max_size=300) | st.sampled_from(METACHARACTERS))
+@example(text="\x00\x01\x0b\x1f\ud800\ufffe\uffff")
+def test_twiml_is_well_formed_whatever_it_says(text):
+    root = ElementTree.fromstring(twiml(CallAction.say(text), caller_id=TW_PROXY))  # noqa: S314
+    assert [child.tag for child in root] == ["Say", "Hangup"]
+
+
+@st.composite
+def bird_events(draw) -> bytes:
+    data = {
+        "sms_id": draw(_maybe(vendor_ids | json_values)),
+        "from": draw(_maybe(odd_numbers | json_values)),
+        "to": draw(_maybe(st.sampled_from([BIRD_PROXY]) | odd_numbers)),
+        "text": draw(_maybe(texts | json_values)),
+    }
+    data = {k: v for k, v in data.items() if v is not None}
+    shape = draw(st.sampled_from(["received", "other", "broken", "raw", "truncated"]))
+    if shape == "raw":
+        return draw(st.binary(max_size=400))
+    event_type = "sms.received" if shape != "other" else draw(st.text(max_size=20))
+    event = {"type": event_type, "timestamp": "2026-11-22T20:58:11Z", "data": data}
+    if shape == "broken":
+        event = draw(json_values)
+    body = json.dumps(event).encode()
+    if shape == "truncated":
+        body = body[: draw(st.integers(0, max(0, len(body) - 1)))]
+    return body
+
+
+@FUZZ
+@given(body=bird_events(), signed=st.booleans())
+@example(body=b'{"type": "sms.received", "data": {"sms_id": "s\\u0000"}}', signed=True)
+def test_bird_event_webhook_never_fails_and_rejections_write_nothing(
+    client, pairs, bird_proxy, body, signed
+):
+    before = _fresh_counts()
+    headers = bird_headers(body=body) if signed else {}
+    response = client.generic(
+        "POST", "/webhooks/bird/", body, content_type="application/json", **headers
+    )
+    assert response.status_code in ANSWERS
+    if response.status_code >= 400:
+        assert _counts() == before, "a rejected webhook wrote to the database"
+    if not signed:
+        assert response.status_code == 403
 
 
 def test_inbound_bodies_are_logged_with_their_text_intact(client, pairs, mb_proxy):

@@ -46,14 +46,15 @@ def test_messagebird_sms_from_the_customer_reaches_the_driver_from_the_ride_numb
         response = post_messagebird_sms(client, fields, as_json=as_json)
 
     assert response.status_code == 200
+    relayed = Message.objects.get(direction=Direction.OUTBOUND)
     assert vendor_apis.sent("messagebird") == [
         {
             "originator": "12065550100",
             "recipients": "16505550199",
             "body": "I'm at the north entrance, blue coat.",
+            "reference": str(relayed.pk),
         }
     ]
-    relayed = Message.objects.get(direction=Direction.OUTBOUND)
     assert (relayed.session, relayed.outcome, relayed.status) == (ride.session, "relayed", "sent")
 
 
@@ -64,8 +65,14 @@ def test_messagebird_sms_from_the_driver_reaches_the_customer(
     fields = {"originator": "16505550199", "recipient": "12065550100", "body": "2 min away"}
     with django_capture_on_commit_callbacks(execute=True):
         post_messagebird_sms(client, {**fields, "id": "mb-in-2"}, as_json=True)
+    relayed = Message.objects.get(direction=Direction.OUTBOUND)
     assert vendor_apis.sent("messagebird") == [
-        {"originator": "12065550100", "recipients": "14155550123", "body": "2 min away"}
+        {
+            "originator": "12065550100",
+            "recipients": "14155550123",
+            "body": "2 min away",
+            "reference": str(relayed.pk),
+        }
     ]
 
 
