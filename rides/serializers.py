@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from providers.exceptions import InvalidPhoneNumber
 from providers.phone import to_e164
+from providers.serializers import PersonNumberField
 
 from .models import Customer, Driver, Ride, RideStatus
 
@@ -38,12 +39,16 @@ class RideCreateSerializer(serializers.Serializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    phone = PersonNumberField()
+
     class Meta:
         model = Customer
         fields = ["id", "name", "phone"]
 
 
 class DriverSerializer(serializers.ModelSerializer):
+    phone = PersonNumberField()
+
     class Meta:
         model = Driver
         fields = ["id", "name", "phone"]
@@ -72,7 +77,11 @@ class RideSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=RideStatus.choices))
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=RideStatus.choices, help_text="The admin's words: open, expired, closed."
+        )
+    )
     def get_status(self, ride: Ride) -> str:
         return ride.current_status()
 
