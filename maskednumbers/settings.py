@@ -203,7 +203,11 @@ MASKED_NUMBERS_PUBLIC_URL = os.environ.get("MASKED_NUMBERS_PUBLIC_URL", "").rstr
 
 MASKED_NUMBERS_PROVIDERS: dict[str, dict] = {}
 if DEBUG or env_bool("MASKED_NUMBERS_CONSOLE", False):
-    MASKED_NUMBERS_PROVIDERS["console"] = {"BACKEND": "providers.backends.console.ConsoleProvider"}
+    MASKED_NUMBERS_PROVIDERS["console"] = {
+        "BACKEND": "providers.backends.console.ConsoleProvider",
+        # Development: each outgoing SMS and its text in the terminal of `make run`.
+        "OPTIONS": {"echo": env_bool("MASKED_NUMBERS_CONSOLE_ECHO", DEBUG)},
+    }
 if os.environ.get("MESSAGEBIRD_ACCESS_KEY"):
     MASKED_NUMBERS_PROVIDERS["messagebird"] = {
         "BACKEND": "providers.backends.messagebird.MessageBirdProvider",
