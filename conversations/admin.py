@@ -12,6 +12,7 @@ from providers.admin_tools import (
     changelist_link,
     confirmed,
     sees_full,
+    short_time,
     shown_number,
 )
 from providers.masking import message_text
@@ -37,16 +38,9 @@ class ReadOnlyAdmin(StaffAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
-    list_display = [
-        "code",
-        "pool_number",
-        "state",
-        "parties",
-        "created_at",
-        "last_activity_at",
-        "ended_at",
-    ]
-    list_filter = ["state", "end_reason", "proxy", "created_at"]
+    list_display = ["code", "pool_number", "state", "parties", "started", "last_activity", "ended"]
+    # Only the numbers that carry conversations, not the whole pool.
+    list_filter = ["state", "end_reason", ("proxy", admin.RelatedOnlyFieldListFilter), "created_at"]
     # A full number finds a person's conversations without any list showing it.
     search_fields = ["code", "=proxy__number", "=participants__phone"]
     phone_lookups = ("proxy__number", "participants__phone")
@@ -85,6 +79,18 @@ class ConversationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     @admin.display(description="number", ordering="proxy__number")
     def pool_number(self, obj: Conversation) -> str:
         return obj.proxy.number
+
+    @admin.display(description="started", ordering="created_at")
+    def started(self, obj: Conversation) -> str:
+        return short_time(obj.created_at)
+
+    @admin.display(description="last activity", ordering="last_activity_at")
+    def last_activity(self, obj: Conversation) -> str:
+        return short_time(obj.last_activity_at)
+
+    @admin.display(description="ended", ordering="ended_at")
+    def ended(self, obj: Conversation) -> str:
+        return short_time(obj.ended_at)
 
     @admin.display(description="parties")
     def parties(self, obj: Conversation) -> str:

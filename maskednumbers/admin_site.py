@@ -15,6 +15,9 @@ class MaskedNumbersAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     # There is no public site to view: the admin, the API and the webhooks are all there is.
     site_url = None
+    # The lists need the width: at 1366 px the side menu left the key columns off-screen.
+    # The breadcrumbs and the index lead everywhere it did.
+    enable_nav_sidebar = False
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)

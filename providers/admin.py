@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from .admin_tools import StaffAdmin, confirmed, sees_full, shown_number
+from .admin_tools import StaffAdmin, confirmed, sees_full, short_time, shown_number
 from .masking import message_text
 from .models import Direction, Message, ProxyNumber, Status
 from .phone import country_of
@@ -140,7 +140,7 @@ def party_number(message: Message, number: str) -> str:
 @admin.register(Message)
 class MessageAdmin(StaffAdmin):
     list_display = [
-        "created_at",
+        "when",
         "what",
         "pool_number",
         "shown_from",
@@ -180,6 +180,10 @@ class MessageAdmin(StaffAdmin):
         "No messages yet: every text and call to or from a pool number is listed here. "
         "In development, send some from the phone simulator."
     )
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, obj: Message) -> str:
+        return short_time(obj.created_at)
 
     @admin.display(description="message", ordering="direction")
     def what(self, obj: Message) -> str:

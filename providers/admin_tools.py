@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -15,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
 from .exceptions import InvalidPhoneNumber
 from .masking import person_number, sees_full_numbers
@@ -26,6 +28,11 @@ VIEWER_FLAG = "viewer_sees_full"
 
 def sees_full(obj: Model) -> bool:
     return getattr(obj, VIEWER_FLAG, False)
+
+
+def short_time(value: datetime | None) -> str:
+    """A time as lists show it: compact, in the configured time zone."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def shown_number(obj: Model, number: str) -> str:

@@ -15,6 +15,7 @@ from providers.admin_tools import (
     changelist_link,
     confirmed,
     sees_full,
+    short_time,
     shown_number,
 )
 from providers.masking import message_text, sees_full_numbers
@@ -31,10 +32,6 @@ from .services import (
     ride_validate,
     rides_expire,
 )
-
-
-def short_time(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 class PartyAdmin(StaffAdmin):
