@@ -136,6 +136,9 @@ class ConversationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             rows,
         )
 
+    def object_action_applies(self, obj: Conversation, action: str) -> bool:
+        return obj.is_open
+
     def has_end_permission(self, request: HttpRequest) -> bool:
         # Fields stay read-only; ending is the one change staff may make.
         return request.user.has_perm("conversations.change_conversation")

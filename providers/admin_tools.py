@@ -7,13 +7,13 @@ import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -156,28 +156,35 @@ class ObjectActionsMixin:
             *super().get_urls(),
         ]
 
+    def object_action_applies(self, obj: Model, action: str) -> bool:
+        """Whether the page of `obj` offers `action` (e.g. not to end what has ended)."""
+        return True
+
     def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
         actions = self.get_actions(request)
         if action not in self.object_actions or action not in actions:
             raise PermissionDenied
-        queryset = self.get_queryset(request).filter(pk=object_id)
-        get_object_or_404(queryset)
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404(f"No {self.model._meta.verbose_name} with id {object_id[:20]!r}.")
+        queryset = self.get_queryset(request).filter(pk=obj.pk)
         func = actions[action].func
         return confirmation_page(self, request, queryset, action=action, **func.confirmation)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         actions = self.get_actions(request)
+        obj = self.get_object(request, object_id)
         opts = self.model._meta
         buttons = [
             {
                 "label": actions[name].func.confirmation["button"],
                 "url": reverse(
                     f"admin:{opts.app_label}_{opts.model_name}_object_action",
-                    args=[object_id, name],
+                    args=[obj.pk, name],
                 ),
             }
             for name in self.object_actions
-            if name in actions
+            if obj is not None and name in actions and self.object_action_applies(obj, name)
         ]
         extra = {"object_action_buttons": buttons} | (extra_context or {})
         return super().change_view(request, object_id, form_url, extra)
@@ -185,8 +192,6 @@ class ObjectActionsMixin:
 
 def changelist_link(model: type[Model], **filters: Any) -> str:
     """The admin list of `model`, filtered by `filters` (query parameters)."""
-    from urllib.parse import urlencode
-
     opts = model._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     return f"{url}?{urlencode(filters)}" if filters else url

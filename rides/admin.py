@@ -181,6 +181,9 @@ class RideAdmin(ObjectActionsMixin, StaffAdmin):
             request, object_id, form_url, nothing_to_save | (extra_context or {})
         )
 
+    def object_action_applies(self, obj: Ride, action: str) -> bool:
+        return obj.current_status() == RideStatus.OPEN
+
     def has_delete_permission(self, request: HttpRequest, obj: Ride | None = None) -> bool:
         # The ride is the record of who could reach whom through which number, and when.
         return False

@@ -245,6 +245,16 @@ def test_the_ride_page_has_an_end_masking_button_leading_to_the_confirmation(adm
     assert ride.status == RideStatus.OPEN
 
 
+def test_an_ended_ride_offers_no_end_masking_and_unknown_ids_are_404(admin_client):
+    ride = factories.ride(proxy=factories.proxy_number())
+    ride.status, ride.ended_at = RideStatus.CLOSED, timezone.now()
+    ride.save()
+    page = admin_client.get(f"/admin/rides/ride/{ride.pk}/change/").content.decode()
+    assert "object-action" not in page
+    assert admin_client.get("/admin/rides/ride/abc/do/end_masking/").status_code == 404
+    assert admin_client.get("/admin/rides/ride/999999/do/end_masking/").status_code == 404
+
+
 def test_the_conversation_page_has_an_end_conversation_button(admin_client):
     item = factories.conversation(joiner=factories.conversations_person())
     page = admin_client.get(f"/admin/conversations/conversation/{item.pk}/change/").content.decode()
