@@ -44,7 +44,8 @@ def sh_blocks(text: str) -> list[tuple[int, str, bool]]:
 def test_the_readme_marks_few_blocks_as_not_run():
     blocks = sh_blocks(README.read_text())
     skipped = [line for line, _, skip in blocks if skip]
-    assert len(blocks) >= 5 and len(skipped) <= 2, skipped
+    # Sparingly: at most a third of them, each for a reason the marker gives.
+    assert len(blocks) >= 5 and len(skipped) * 3 <= len(blocks), skipped
 
 
 def free_port() -> int:
