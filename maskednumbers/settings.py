@@ -269,6 +269,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Without this, Django's own console handler on "django" (DEBUG) printed every
+        # django.* record a second time, beside the root handler's line.
+        "django": {"handlers": [], "level": "INFO"},
         "django.request": {"filters": ["webhook_tokens"]},
         "django.tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},

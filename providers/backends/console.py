@@ -29,7 +29,8 @@ _outbox_lock = threading.Lock()
 
 class ConsoleProvider(BaseProvider):
     """`echo`: print each SMS with its text on stdout, as Django's console email backend
-    does (development); the log line keeps numbers masked and the text out."""
+    does (development), instead of the log line, which keeps numbers masked and the
+    text out."""
 
     name = "console"
     supports_inbound_voice = True
@@ -44,8 +45,10 @@ class ConsoleProvider(BaseProvider):
             outbox.append({"id": vendor_id, "from": sender, "to": recipient, "body": body})
             del outbox[:-1000]
         if self.echo:
+            # The one line a delivery prints in development; the log line would repeat it.
             print(f"SMS from {sender} to {mask(recipient)}: {body}", file=sys.stdout, flush=True)
-        logger.info("console SMS %s from %s to %s", vendor_id, mask(sender), mask(recipient))
+        else:
+            logger.info("console SMS %s from %s to %s", vendor_id, mask(sender), mask(recipient))
         logger.debug("console SMS %s body: %s", vendor_id, body)
         return SentSms(vendor_id=vendor_id)
 
