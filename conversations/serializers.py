@@ -2,20 +2,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from providers.phone import mask
+from providers.serializers import PersonNumberField
 
 from .models import Conversation, Participant
 
 
 class PartySerializer(serializers.ModelSerializer):
-    phone = serializers.SerializerMethodField(help_text="Masked: country code, last two digits.")
+    phone = PersonNumberField()
 
     class Meta:
         model = Participant
         fields = ["role", "phone", "joined_at"]
-
-    def get_phone(self, obj: Participant) -> str:
-        return mask(obj.phone)
 
 
 class ConversationSerializer(serializers.ModelSerializer):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
+from django.urls import reverse
 from django.utils import timezone
 
 from providers.models import Direction, Message, ProxyNumber, Service, Status
@@ -17,6 +19,15 @@ HOURS = 24
 CHART_HEIGHT = 96
 PENDING = [Status.QUEUED, Status.SENDING]
 
+# Where each service lists its sessions, and the filter of that list for the open ones.
+SESSION_LISTS = {
+    Service.RIDES: ("admin:rides_ride_changelist", {"status__exact": "open"}),
+    Service.CONVERSATIONS: (
+        "admin:conversations_conversation_changelist",
+        {"state__in": "pending,active"},
+    ),
+}
+
 
 @dataclass(frozen=True)
 class ServiceHealth:
@@ -25,15 +36,30 @@ class ServiceHealth:
     numbers_active: int
     open_sessions: int
     busiest_number: str
+    busiest_id: int | None
     busiest_load: int
     received_day: int
-    queued_day: int
+    sent_day: int
     pending: int
     failed_day: int
 
     @property
     def healthy(self) -> bool:
         return self.numbers_active > 0 and self.failed_day == 0
+
+    def _sessions_url(self, **more: object) -> str:
+        name, open_filter = SESSION_LISTS[self.service]
+        return f"{reverse(name)}?{urlencode(open_filter | more)}"
+
+    @property
+    def sessions_url(self) -> str:
+        """The service's list of open sessions."""
+        return self._sessions_url()
+
+    @property
+    def busiest_url(self) -> str:
+        """The open sessions on the busiest number."""
+        return self._sessions_url(proxy__id__exact=self.busiest_id)
 
 
 @dataclass(frozen=True)
@@ -91,7 +117,10 @@ def pool_health(*, now: datetime | None = None) -> PoolHealth:
         .values("proxy__service")
         .annotate(
             received=Count("id", filter=Q(direction=Direction.INBOUND, created_at__gte=day_ago)),
-            queued=Count("id", filter=Q(direction=Direction.OUTBOUND, created_at__gte=day_ago)),
+            sent=Count(
+                "id",
+                filter=Q(direction=Direction.OUTBOUND, status=Status.SENT, created_at__gte=day_ago),
+            ),
             pending=Count("id", filter=Q(direction=Direction.OUTBOUND, status__in=PENDING)),
             failed=Count("id", filter=Q(status=Status.FAILED, created_at__gte=day_ago)),
         )
@@ -110,9 +139,10 @@ def pool_health(*, now: datetime | None = None) -> PoolHealth:
                 numbers_active=len(numbers),
                 open_sessions=sum(sessions.get(p.pk, 0) for p in numbers),
                 busiest_number=busiest.number if busiest and load else "",
+                busiest_id=busiest.pk if busiest and load else None,
                 busiest_load=load,
                 received_day=row.get("received", 0),
-                queued_day=row.get("queued", 0),
+                sent_day=row.get("sent", 0),
                 pending=row.get("pending", 0),
                 failed_day=row.get("failed", 0),
             )

@@ -39,7 +39,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],test
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "maskednumbers.admin_site.AdminConfig",  # django.contrib.admin, the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -205,7 +205,11 @@ MASKED_NUMBERS_PUBLIC_URL = os.environ.get("MASKED_NUMBERS_PUBLIC_URL", "").rstr
 
 MASKED_NUMBERS_PROVIDERS: dict[str, dict] = {}
 if DEBUG or env_bool("MASKED_NUMBERS_CONSOLE", False):
-    MASKED_NUMBERS_PROVIDERS["console"] = {"BACKEND": "providers.backends.console.ConsoleProvider"}
+    MASKED_NUMBERS_PROVIDERS["console"] = {
+        "BACKEND": "providers.backends.console.ConsoleProvider",
+        # Development: each outgoing SMS and its text in the terminal of `make run`.
+        "OPTIONS": {"echo": env_bool("MASKED_NUMBERS_CONSOLE_ECHO", DEBUG)},
+    }
 if os.environ.get("MESSAGEBIRD_ACCESS_KEY"):
     MASKED_NUMBERS_PROVIDERS["messagebird"] = {
         "BACKEND": "providers.backends.messagebird.MessageBirdProvider",
@@ -305,6 +309,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Without this, Django's own console handler on "django" (DEBUG) printed every
+        # django.* record a second time, beside the root handler's line.
+        "django": {"handlers": [], "level": "INFO"},
         "django.request": {"filters": ["webhook_tokens"]},
         "django.tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},

@@ -5,18 +5,33 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
-from .exceptions import InvalidPhoneNumber
+from .admin_tools import StaffAdmin, confirmed, sees_full, short_time, shown_number
+from .masking import message_text
 from .models import Direction, Message, OptOut, ProxyNumber, Status
-from .phone import country_of, mask, to_e164
+from .phone import country_of
+from .registry import provider_aliases
 from .selectors import proxy_open_sessions
 from .services import message_resend, proxy_number_clean, proxy_number_retire
 
 
 class ProxyNumberForm(forms.ModelForm):
+    # A choice of the configured providers: a typo cannot name one that does not exist.
+    provider = forms.ChoiceField(choices=())
+
     class Meta:
         model = ProxyNumber
         fields = ["number", "provider", "service", "sms", "voice", "country", "active"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        aliases = provider_aliases()
+        if self.instance.provider and self.instance.provider not in aliases:
+            aliases.append(self.instance.provider)  # a number of a vendor no longer set up
+        self.fields["provider"].choices = [(alias, alias) for alias in aliases]
+        self.fields["provider"].help_text = ProxyNumber._meta.get_field("provider").help_text
 
     def clean(self) -> dict:
         data = super().clean()
@@ -38,7 +53,7 @@ class ProxyNumberForm(forms.ModelForm):
 
 
 @admin.register(ProxyNumber)
-class ProxyNumberAdmin(admin.ModelAdmin):
+class ProxyNumberAdmin(StaffAdmin):
     form = ProxyNumberForm
     list_display = [
         "number",
@@ -53,8 +68,14 @@ class ProxyNumberAdmin(admin.ModelAdmin):
     ]
     list_filter = ["service", "provider", "active", "voice", "country"]
     search_fields = ["number"]
+    phone_lookups = ("number",)
     readonly_fields = ["retired_at", "created_at", "open_sessions"]
     actions = ["retire"]
+    empty_help = (
+        "The pool has no numbers yet. Rent numbers from a vendor and add each one with "
+        "“Add proxy number” (or POST /api/numbers/); in development, numbers of the console "
+        "provider need no vendor."
+    )
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
@@ -67,7 +88,9 @@ class ProxyNumberAdmin(admin.ModelAdmin):
         return changelist
 
     @admin.display(description="open sessions")
-    def open_sessions(self, obj: ProxyNumber) -> int:
+    def open_sessions(self, obj: ProxyNumber) -> int | str:
+        if obj.pk is None:
+            return "-"  # a number being added serves nothing yet
         count = getattr(obj, "open_session_count", None)
         if count is None:
             return proxy_open_sessions(proxies=[obj]).get(obj.pk, 0)
@@ -79,42 +102,135 @@ class ProxyNumberAdmin(admin.ModelAdmin):
         self.message_user(request, f"{retired} number(s) retired.", messages.SUCCESS)
 
 
+class SessionFilter(admin.SimpleListFilter):
+    """`?session=ride:42`: the log of one ride or conversation (linked from its page)."""
+
+    title = "session"
+    parameter_name = "session"
+
+    def lookups(self, request, model_admin):
+        # Only the session asked for: there are as many sessions as rides and conversations.
+        session = self.value()
+        return [(session, session)] if session else []
+
+    def queryset(self, request, queryset):
+        session = self.value()
+        return queryset.filter(session=session) if session else queryset
+
+
+def session_admin_url(message: Message) -> str | None:
+    """The admin page of a message's ride or conversation: sessions are named
+    `<model>:<id>` by the service app that owns the proxy number."""
+    model, _, pk = message.session.partition(":")
+    if not (message.proxy_id and pk.isdigit()):
+        return None
+    try:
+        return reverse(f"admin:{message.proxy.service}_{model}_change", args=[pk])
+    except NoReverseMatch:
+        return None
+
+
+def party_number(message: Message, number: str) -> str:
+    """Pool numbers in full; a person's number as the viewer may see it."""
+    if message.proxy_id and number == message.proxy.number:
+        return number
+    return shown_number(message, number)
+
+
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(StaffAdmin):
     list_display = [
-        "created_at",
-        "direction",
-        "kind",
-        "proxy",
-        "masked_from",
-        "masked_to",
+        "when",
+        "what",
+        "pool_number",
+        "shown_from",
+        "shown_to",
         "status",
         "outcome",
-        "attempts",
-        "session",
+        "session_link",
     ]
-    list_filter = ["direction", "kind", "status", "provider", "created_at"]
+    list_filter = [SessionFilter, "direction", "kind", "status", "proxy", "provider", "created_at"]
     search_fields = ["=sender", "=recipient", "=vendor_id", "=session"]
+    phone_lookups = ("sender", "recipient", "proxy__number")
     list_select_related = ["proxy"]
     date_hierarchy = "created_at"
     actions = ["resend"]
-    readonly_fields = [f.name for f in Message._meta.fields]
+    fields = [
+        "created_at",
+        "direction",
+        "kind",
+        "provider",
+        "vendor_id",
+        "proxy",
+        "shown_from",
+        "shown_to",
+        "shown_body",
+        "status",
+        "outcome",
+        "session_link",
+        "in_reply_to",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "sent_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    empty_help = (
+        "No messages yet: every text and call to or from a pool number is listed here. "
+        "In development, send some from the phone simulator."
+    )
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, obj: Message) -> str:
+        return short_time(obj.created_at)
+
+    @admin.display(description="message", ordering="direction")
+    def what(self, obj: Message) -> str:
+        return f"{obj.get_kind_display()} {'in' if obj.direction == Direction.INBOUND else 'out'}"
+
+    @admin.display(description="pool number", ordering="proxy__number")
+    def pool_number(self, obj: Message) -> str:
+        return obj.proxy.number if obj.proxy_id else "-"
 
     @admin.display(description="from")
-    def masked_from(self, obj: Message) -> str:
-        return mask(obj.sender)
+    def shown_from(self, obj: Message) -> str:
+        return party_number(obj, obj.sender)
 
     @admin.display(description="to")
-    def masked_to(self, obj: Message) -> str:
-        return mask(obj.recipient)
+    def shown_to(self, obj: Message) -> str:
+        return party_number(obj, obj.recipient)
+
+    @admin.display(description="text")
+    def shown_body(self, obj: Message) -> str:
+        return message_text(obj.body, full=sees_full(obj))
+
+    @admin.display(description="session", ordering="session")
+    def session_link(self, obj: Message) -> str:
+        if not obj.session:
+            return "-"
+        url = session_admin_url(obj)
+        return format_html('<a href="{}">{}</a>', url, obj.session) if url else obj.session
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        # The log is a record: it is read, and failed texts are re-sent by the action.
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
         return False
 
-    @admin.action(description="Re-send selected failed messages")
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("providers.change_message")
+
+    @admin.action(description="Re-send selected failed messages", permissions=["resend"])
+    @confirmed(
+        question="Send these messages again? Each failed outbound text among them is queued "
+        "and texted to its recipient once more; the others are skipped.",
+        button="Re-send messages",
+    )
     def resend(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         queued = sum(
             message_resend(message=m)
@@ -144,26 +260,20 @@ class OptOutStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OptOut)
-class OptOutAdmin(admin.ModelAdmin):
+class OptOutAdmin(StaffAdmin):
     """Who asked which number to stop. Read only: only the person can opt back in."""
 
     list_display = ["masked_phone", "proxy", "keyword", "opted_out_at", "opted_in_at"]
     list_filter = [OptOutStateFilter, "proxy"]
     search_fields = ["=phone"]
+    phone_lookups = ("phone",)
     list_select_related = ["proxy"]
     fields = readonly_fields = ("masked_phone", "proxy", "keyword", "opted_out_at", "opted_in_at")
+    empty_help = "Nobody has opted out: a person who texts STOP to a number appears here."
 
     @admin.display(description="phone")
     def masked_phone(self, obj: OptOut) -> str:
-        return mask(obj.phone)
-
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
-        # Staff type numbers as they read them; the log keeps E.164.
-        try:
-            search_term = to_e164(search_term)
-        except InvalidPhoneNumber:
-            pass
-        return super().get_search_results(request, queryset, search_term)
+        return shown_number(obj, obj.phone)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -93,6 +93,8 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Without it, staff see people's numbers masked and message texts hidden.
+        permissions = [("view_full_numbers", "Can view full numbers and texts")]
         constraints = [
             # A vendor that delivers the same webhook twice gets one row: the dedupe key.
             models.UniqueConstraint(

@@ -2,8 +2,26 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from .masking import person_number, request_sees_full
 from .models import ProxyNumber
 from .services import proxy_number_create
+
+
+class PersonNumberField(serializers.CharField):
+    """A person's own number: in full only for users allowed to see full numbers
+    (`providers.view_full_numbers`), else masked (`+14*******23`). Pool numbers are
+    always shown in full and are not this field."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault(
+            "help_text",
+            "E.164; masked (country code, last two digits) without the permission "
+            "to view full numbers.",
+        )
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: str) -> str:
+        return person_number(value, full=request_sees_full(self.context))
 
 
 class ProxyNumberSerializer(serializers.ModelSerializer):

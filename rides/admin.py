@@ -3,13 +3,23 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from providers.exceptions import InvalidPhoneNumber
-from providers.phone import to_e164
+from providers.admin_tools import (
+    ObjectActionsMixin,
+    StaffAdmin,
+    changelist_link,
+    confirmed,
+    sees_full,
+    short_time,
+    shown_number,
+)
+from providers.masking import message_text, sees_full_numbers
+from providers.models import Message, Service
 
 from .models import Customer, Driver, Ride, RideStatus
 from .selectors import ride_messages
@@ -24,39 +34,35 @@ from .services import (
 )
 
 
-class PhoneSearchMixin(admin.ModelAdmin):
-    """Staff type numbers as they are written down: also match them in E.164."""
-
-    phone_lookups: tuple[str, ...] = ()
-
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            e164 = to_e164(search_term)
-        except InvalidPhoneNumber:
-            return results, may_have_duplicates
-        by_phone = Q()
-        for lookup in self.phone_lookups:
-            by_phone |= Q(**{lookup: e164})
-        return results | queryset.filter(by_phone), may_have_duplicates
-
-
-class PartyAdmin(PhoneSearchMixin, admin.ModelAdmin):
-    list_display = ["name", "phone", "created_at"]
-    search_fields = ["name", "phone"]
+class PartyAdmin(StaffAdmin):
+    list_display = ["name", "shown_phone", "created_at"]
+    search_fields = ["name", "=phone"]
     phone_lookups = ("phone",)
     list_filter = ["created_at"]
     ordering = ["name", "id"]
 
+    @admin.display(description="phone", ordering="phone")
+    def shown_phone(self, obj: Customer | Driver) -> str:
+        return shown_number(obj, obj.phone)
+
+    def get_fields(self, request, obj=None):
+        # Staff without the permission see the number masked and cannot retype it.
+        if obj is not None and not sees_full_numbers(request.user):
+            return ["name", "shown_phone", "created_at"]
+        return ["name", "phone"] if obj is None else ["name", "phone", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["shown_phone", "created_at"]
+
 
 @admin.register(Customer)
 class CustomerAdmin(PartyAdmin):
-    pass
+    empty_help = "No customers yet: they are added with their first ride (admin or API)."
 
 
 @admin.register(Driver)
 class DriverAdmin(PartyAdmin):
-    pass
+    empty_help = "No drivers yet: they are added with their first ride (admin or API)."
 
 
 class RideAddForm(forms.ModelForm):
@@ -84,21 +90,35 @@ class RideAddForm(forms.ModelForm):
         try:
             proxy_allocate(customer=customer, driver=driver)
         except PoolExhausted as err:
-            raise ValidationError(str(err), code=err.code) from err
+            add_number = reverse("admin:providers_proxynumber_add") + f"?service={Service.RIDES}"
+            raise ValidationError(
+                format_html(
+                    'The ride of {} with {} ({} to {}) was not booked. {} <a href="{}">Add a '
+                    "number to the pool</a>.",
+                    customer,
+                    driver,
+                    data["start"],
+                    data["destination"],
+                    err,
+                    add_number,
+                ),
+                code=err.code,
+            ) from err
         return data
 
 
 @admin.register(Ride)
-class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
+class RideAdmin(ObjectActionsMixin, StaffAdmin):
     list_display = [
         "id",
         "customer",
         "driver",
-        "pickup_at",
-        "proxy",
+        "start",
+        "destination",
+        "pickup",
+        "pool_number",
         "status",
-        "masking_ends_at",
-        "created_at",
+        "masking_ends",
     ]
     list_filter = ["status", "proxy", "pickup_at"]
     list_select_related = ["customer", "driver", "proxy"]
@@ -113,7 +133,12 @@ class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
     autocomplete_fields = ["customer", "driver"]
     show_full_result_count = False
     actions = ["end_masking", "resend_notifications"]
+    object_actions = ("end_masking",)
     add_form = RideAddForm
+    empty_help = (
+        "No rides yet. “Add ride” books one: pick a customer and a driver, and both are "
+        "texted from a number of the pool (the API does the same: POST /api/rides/)."
+    )
     shown_fields = [
         "customer",
         "driver",
@@ -125,6 +150,7 @@ class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
         "masking_ends_at",
         "ended_at",
         "created_at",
+        "messages_link",
         "ride_log",
     ]
 
@@ -156,13 +182,35 @@ class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
             request, object_id, form_url, nothing_to_save | (extra_context or {})
         )
 
+    def object_action_applies(self, obj: Ride, action: str) -> bool:
+        return obj.current_status() == RideStatus.OPEN
+
     def has_delete_permission(self, request: HttpRequest, obj: Ride | None = None) -> bool:
         # The ride is the record of who could reach whom through which number, and when.
         return False
 
+    @admin.display(description="pickup", ordering="pickup_at")
+    def pickup(self, ride: Ride) -> str:
+        return short_time(ride.pickup_at)
+
+    @admin.display(description="masking ends", ordering="masking_ends_at")
+    def masking_ends(self, ride: Ride) -> str:
+        return short_time(ride.masking_ends_at)
+
+    @admin.display(description="number", ordering="proxy__number")
+    def pool_number(self, ride: Ride) -> str:
+        return ride.proxy.number
+
     @admin.display(description="status")
     def status_now(self, ride: Ride) -> str:
         return RideStatus(ride.current_status()).label
+
+    @admin.display(description="messages")
+    def messages_link(self, ride: Ride) -> str:
+        return format_html(
+            '<a href="{}">All messages and calls of this ride</a>',
+            changelist_link(Message, session=ride.session),
+        )
 
     def save_form(self, request, form, change):
         if change:
@@ -194,6 +242,7 @@ class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
         log = list(ride_messages(ride=ride))
         if not log:
             return "Nothing yet."
+        full = sees_full(ride)
         parties = {
             ride.customer.phone: f"customer ({ride.customer})",
             ride.driver.phone: f"driver ({ride.driver})",
@@ -210,7 +259,7 @@ class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
                     parties.get(m.recipient, "someone else"),
                     m.get_status_display(),
                     m.outcome,
-                    m.body,
+                    message_text(m.body, full=full),
                 )
                 for m in log
             ),
@@ -223,6 +272,11 @@ class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
         )
 
     @admin.action(description="End masking now for selected rides")
+    @confirmed(
+        question="End masking now for these rides? Their number stops relaying texts and "
+        "calls between the customer and the driver at once.",
+        button="End masking",
+    )
     def end_masking(self, request: HttpRequest, queryset: QuerySet[Ride]) -> None:
         ended = sum(ride_close(ride=ride) for ride in queryset)
         self.message_user(request, f"Masking ended for {ended} ride(s).", messages.SUCCESS)
@@ -230,6 +284,11 @@ class RideAdmin(PhoneSearchMixin, admin.ModelAdmin):
             self.message_user(request, f"{skipped} ride(s) had already ended.", messages.WARNING)
 
     @admin.action(description="Re-send failed notifications of selected rides")
+    @confirmed(
+        question="Text the failed booking notifications of these rides again? Each "
+        "customer or driver whose notification failed is texted once more.",
+        button="Re-send notifications",
+    )
     def resend_notifications(self, request: HttpRequest, queryset: QuerySet[Ride]) -> None:
         queued = sum(ride_notifications_resend(ride=ride) for ride in queryset)
         level = messages.SUCCESS if queued else messages.WARNING

@@ -76,7 +76,8 @@ class RideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         except PoolExhausted as err:
             body = {"code": err.code, "reason": err.reason, "detail": str(err)}
             return Response(body, status=status.HTTP_409_CONFLICT)
-        return Response(RideSerializer(ride).data, status=status.HTTP_201_CREATED)
+        serializer = self.get_serializer(ride)  # the request decides the masking
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="End a ride's masking now",
@@ -89,4 +90,4 @@ class RideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def close(self, request: Request, pk: str | None = None) -> Response:
         ride = self.get_object()
         ride_close(ride=ride)
-        return Response(RideSerializer(ride).data)
+        return Response(self.get_serializer(ride).data)

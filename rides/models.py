@@ -62,9 +62,13 @@ class Driver(Party):
 
 
 class RideStatus(models.TextChoices):
-    OPEN = "open", "Masking on"
-    EXPIRED = "expired", "Masking window passed"
-    CLOSED = "closed", "Masking ended early"
+    """A ride's state, in the same words in the admin and the API: open (its number
+    relays), expired (the masking window after pickup has passed), closed (masking was
+    ended early by staff or the API)."""
+
+    OPEN = "open", "Open"
+    EXPIRED = "expired", "Expired"
+    CLOSED = "closed", "Closed"
 
 
 OPEN = Q(status=RideStatus.OPEN)

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from providers.serializers import PersonNumberField
+
 from .models import Customer, Driver, Ride, RideStatus, party_phone
 
 
@@ -36,12 +38,16 @@ class RideCreateSerializer(serializers.Serializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    phone = PersonNumberField()
+
     class Meta:
         model = Customer
         fields = ["id", "name", "phone"]
 
 
 class DriverSerializer(serializers.ModelSerializer):
+    phone = PersonNumberField()
+
     class Meta:
         model = Driver
         fields = ["id", "name", "phone"]
@@ -70,7 +76,11 @@ class RideSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=RideStatus.choices))
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=RideStatus.choices, help_text="The admin's words: open, expired, closed."
+        )
+    )
     def get_status(self, ride: Ride) -> str:
         return ride.current_status()
 

@@ -33,6 +33,27 @@ def _demo_password_file(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def masked_staff(django_user_model):
+    """Staff with every permission of the project's apps but viewing full numbers and texts."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("masked", password="pw-masked-123", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=["providers", "rides", "conversations"]
+        ).exclude(codename="view_full_numbers")
+    )
+    return user
+
+
+@pytest.fixture
+def masked_client(client, masked_staff):
+    """A test client logged in as `masked_staff`."""
+    client.force_login(masked_staff)
+    return client
+
+
+@pytest.fixture
 def mocked_responses():
     """Outbound HTTP intercepted at the transport; an unexpected request fails the test."""
     with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as rsps:

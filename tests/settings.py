@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("DJANGO_TASKS_BACKEND", "immediate")
+os.environ.setdefault("MASKED_NUMBERS_CONSOLE_ECHO", "0")  # the suite's output stays readable
 os.environ.setdefault("MESSAGEBIRD_ACCESS_KEY", "test_messagebird_access_key")
 os.environ.setdefault("MESSAGEBIRD_SIGNING_KEY", "test-messagebird-signing-key-of-32-bytes")
 os.environ.setdefault("MESSAGEBIRD_API_URL", "https://rest.messagebird.test")

@@ -144,7 +144,7 @@ def test_admin_index_shows_the_pool_at_a_glance(admin_page, demo):
     assert rides.locator(".pool-sessions").inner_text() == "1"
     assert rides.locator(".pool-received").inner_text() == "1"
     # Two ride notifications and the relay of Carla's text.
-    assert rides.locator(".pool-queued").inner_text() == "3"
+    assert rides.locator(".pool-sent").inner_text() == "3"
     assert page.locator(".pool-chart svg rect.pool-out").count() == 1
     _publish(screenshot(page, "admin-dashboard"), "admin-dashboard.png")
 

@@ -51,16 +51,17 @@ def test_figures_per_service_count_numbers_sessions_and_the_last_day(pool):
     health = pool_health(now=NOW)
     by_service = {s.service: s for s in health.services}
     r = by_service[Service.RIDES]
-    assert (r.numbers_active, r.received_day, r.queued_day, r.pending, r.failed_day) == (
+    # Sent: the three sent texts of the day, not the failed or waiting ones.
+    assert (r.numbers_active, r.received_day, r.sent_day, r.pending, r.failed_day) == (
         3,
         2,
-        5,
+        3,
         2,
         1,
     )
     assert not r.healthy
     c = by_service[Service.CONVERSATIONS]
-    assert (c.numbers_active, c.received_day, c.queued_day, c.pending, c.failed_day) == (
+    assert (c.numbers_active, c.received_day, c.sent_day, c.pending, c.failed_day) == (
         1,
         1,
         0,
@@ -79,6 +80,16 @@ def test_open_sessions_and_the_busiest_number_come_from_each_router(pool):
     assert by_service[Service.RIDES].busiest_number == rides[0].number
     assert by_service[Service.RIDES].busiest_load == 1
     assert by_service[Service.CONVERSATIONS].busiest_number == conversations[0].number
+
+
+def test_open_sessions_and_the_busiest_number_link_to_their_sessions(admin_client, pool):
+    rides, _ = pool
+    html = admin_client.get("/admin/").content.decode()
+    assert 'href="/admin/rides/ride/?status__exact=open"' in html
+    assert (
+        f'href="/admin/rides/ride/?status__exact=open&amp;proxy__id__exact={rides[0].pk}"' in html
+    )
+    assert 'href="/admin/conversations/conversation/?state__in=pending%2Cactive"' in html
 
 
 def test_a_service_without_numbers_is_shown_as_unhealthy():

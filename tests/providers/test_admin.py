@@ -116,7 +116,9 @@ def test_staff_resend_a_failed_message_and_it_is_delivered(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            MESSAGES, {"action": "resend", "_selected_action": [message.pk]}, follow=True
+            MESSAGES,
+            {"action": "resend", "_selected_action": [message.pk], "post": "yes"},
+            follow=True,
         )
 
     assert "1 message(s) queued again." in response.content.decode()
@@ -131,7 +133,9 @@ def test_resend_skips_messages_that_did_not_fail(admin_client, django_capture_on
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            MESSAGES, {"action": "resend", "_selected_action": [inbound.pk]}, follow=True
+            MESSAGES,
+            {"action": "resend", "_selected_action": [inbound.pk], "post": "yes"},
+            follow=True,
         )
 
     assert "1 message(s) skipped" in response.content.decode()
@@ -139,16 +143,70 @@ def test_resend_skips_messages_that_did_not_fail(admin_client, django_capture_on
     assert inbound.status == Status.RECEIVED
 
 
-def test_message_list_masks_phone_numbers_and_shows_failures(admin_client):
+def test_message_list_masks_peoples_numbers_and_shows_pool_numbers_in_full(masked_client):
     proxy = proxy_number(number="+14155550100")
     failed_outbound(proxy)
 
-    response = admin_client.get(MESSAGES, {"status__exact": "failed"})
+    response = masked_client.get(MESSAGES, {"status__exact": "failed"})
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "+14155550199" not in html
     assert "+14*******99" in html
+    assert '<td class="field-shown_from">+14155550100</td>' in html
+
+
+def test_message_list_shows_full_numbers_to_staff_with_the_permission(admin_client):
+    failed_outbound(proxy_number(number="+14155550100"))
+
+    html = admin_client.get(MESSAGES).content.decode()
+
+    assert '<td class="field-shown_to">+14155550199</td>' in html
+
+
+def test_message_page_hides_the_text_and_number_without_the_permission(masked_client):
+    message = failed_outbound(proxy_number(number="+14155550100"))
+
+    html = masked_client.get(f"{MESSAGES}{message.pk}/change/").content.decode()
+
+    assert "your ride is here" not in html and "(text hidden)" in html
+    assert "+14155550199" not in html and "+14*******99" in html
+    assert 'name="_save"' not in html
+
+
+def test_message_page_shows_text_and_numbers_with_the_permission(admin_client):
+    message = failed_outbound(proxy_number(number="+14155550100"))
+
+    html = admin_client.get(f"{MESSAGES}{message.pk}/change/").content.decode()
+
+    assert "your ride is here" in html and "+14155550199" in html
+    assert 'name="_save"' not in html
+
+
+def test_messages_are_filtered_by_session_and_by_pool_number(admin_client):
+    ride_number, other_number = proxy_number(), proxy_number()
+    ride_text = outbound_row(ride_number, session="ride:7", body="for ride 7")
+    other_text = outbound_row(other_number, session="ride:8", body="for ride 8")
+
+    by_session = admin_client.get(MESSAGES, {"session": "ride:7"}).content.decode()
+    by_number = admin_client.get(MESSAGES, {"proxy__id__exact": other_number.pk}).content.decode()
+
+    assert f"{MESSAGES}{ride_text.pk}/change/" in by_session
+    assert f"{MESSAGES}{other_text.pk}/change/" not in by_session
+    assert f"{MESSAGES}{other_text.pk}/change/" in by_number
+    assert f"{MESSAGES}{ride_text.pk}/change/" not in by_number
+
+
+def test_resend_asks_for_confirmation_before_texting_anyone(admin_client):
+    message = failed_outbound(proxy_number(number="+14155550100"))
+
+    response = admin_client.post(MESSAGES, {"action": "resend", "_selected_action": [message.pk]})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Send these messages again?" in html and 'name="post" value="yes"' in html
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
 
 
 def test_the_log_cannot_be_edited_or_deleted_by_staff(admin_client):
@@ -177,7 +235,7 @@ def test_staff_add_a_number_typed_any_way_and_it_is_stored_in_e164(admin_client)
     [
         ({"number": "call me maybe"}, "is not a valid phone number"),
         ({"number": "+1 415 555 0100"}, "+14155550100 is already in the pool"),
-        ({"provider": "plivo"}, "is not configured"),
+        ({"provider": "plivo"}, "plivo is not one of the available choices"),
         ({"provider": "flowroute"}, "flowroute numbers cannot take calls here"),
         (
             {"provider": "flowroute", "voice": None, "number": "+447700900001"},

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0004_delivery_task'),
+        ('providers', '0005_message_view_full_numbers'),
     ]
 
     operations = [
