@@ -14,6 +14,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from conversations.services import conversation_sms_receive
+from providers.consent import opt_out_record
 from providers.models import Message
 from providers.tasks import deliver_message
 from tests import factories
@@ -34,6 +35,7 @@ def demo_objects_where_demo_data_has_none(settings) -> None:
     conversation_sms_receive(
         proxy=proxy, sender=factories.conversations_person(), text="JOIN ZZZZZZ"
     )
+    opt_out_record(proxy=proxy, phone=factories.conversations_person(), keyword="STOP")
 
 
 def admin_user():
