@@ -201,6 +201,12 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_tasks_backend]}}
 # checked against this one when it is set.
 MASKED_NUMBERS_PUBLIC_URL = os.environ.get("MASKED_NUMBERS_PUBLIC_URL", "").rstrip("/")
 
+# MessageBird signatures: how long a seen `jti` is remembered against replay; a token
+# expiring later than this from now is refused, so none outlives its memory.
+MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = float(
+    os.environ.get("MASKED_NUMBERS_REPLAY_WINDOW", str(24 * 3600))
+)
+
 MASKED_NUMBERS_PROVIDERS: dict[str, dict] = {}
 if DEBUG or env_bool("MASKED_NUMBERS_CONSOLE", False):
     MASKED_NUMBERS_PROVIDERS["console"] = {"BACKEND": "providers.backends.console.ConsoleProvider"}
@@ -213,6 +219,7 @@ if os.environ.get("MESSAGEBIRD_ACCESS_KEY"):
             "api_url": os.environ.get("MESSAGEBIRD_API_URL", "https://rest.messagebird.com"),
             "timeout": float(os.environ.get("MESSAGEBIRD_TIMEOUT", "10")),
             "public_url": MASKED_NUMBERS_PUBLIC_URL,
+            "replay_window_seconds": MASKED_NUMBERS_REPLAY_WINDOW_SECONDS,
         },
     }
 if os.environ.get("FLOWROUTE_ACCESS_KEY") and os.environ.get("FLOWROUTE_SECRET_KEY"):
@@ -245,8 +252,6 @@ MASKED_NUMBERS_DELIVERY = {
     "TASK_RESULTS_KEPT_HOURS": float(os.environ.get("MASKED_NUMBERS_TASK_RESULTS_KEPT", "24")),
 }
 
-# MessageBird signatures: how long a seen `jti` is remembered against replay.
-MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = 24 * 3600
 # How long a process keeps a pool number it looked up for routing (providers/pool.py):
 # changes made in another process reach routing within this; 0 turns it off.
 MASKED_NUMBERS_POOL_CACHE_SECONDS = float(os.environ.get("MASKED_NUMBERS_POOL_CACHE", "5"))
