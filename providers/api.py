@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, serializers, viewsets
 
-from .models import ProxyNumber
+from .models import ProxyNumber, Service
 from .serializers import ProxyNumberSerializer
 
 
@@ -19,7 +19,16 @@ class ProxyNumberViewSet(
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        for field in ("service", "provider"):
-            if value := self.request.query_params.get(field):
-                queryset = queryset.filter(**{field: value})
-        return queryset
+        if self.action != "list":
+            return queryset
+        filters = NumberFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return queryset.filter(**{k: v for k, v in filters.validated_data.items() if v})
+
+
+class NumberFilterSerializer(serializers.Serializer):
+    """The list's query parameters: a known service, a provider alias (no NUL, which
+    PostgreSQL cannot compare)."""
+
+    service = serializers.ChoiceField(choices=Service.choices, required=False, allow_blank=True)
+    provider = serializers.CharField(max_length=32, required=False, allow_blank=True)
