@@ -182,6 +182,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Proxy numbers, rides and conversations of the masked numbers service.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are staff only, like everything under /api/.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
