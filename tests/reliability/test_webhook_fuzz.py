@@ -23,7 +23,7 @@ from providers.models import Direction, Message, SeenSignature
 from providers.types import CallAction
 from tests.signing import FLOWROUTE_WEBHOOK_TOKEN, messagebird_signature
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("count_answers")]
 
 # `make reliability` raises the number of examples; the normal suite keeps it small.
 FUZZ = settings(
