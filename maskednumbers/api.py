@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import pagination, parsers, permissions, serializers
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import ParseError
 
 if TYPE_CHECKING:  # rest_framework.views reads these settings as it is imported
@@ -38,6 +40,21 @@ class AdminModelPermissions(permissions.BasePermission):
         if not (user and user.is_authenticated and user.is_staff):
             return False
         return user.has_perms(required_permissions(request, view))
+
+
+class BearerTokenAuthentication(TokenAuthentication):
+    """The same tokens sent as `Authorization: Bearer <key>` (what most HTTP clients
+    send for a token), beside DRF's own `Token <key>`."""
+
+    keyword = "Bearer"
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict:
+        return {"type": "http", "scheme": "bearer", "description": "The API token."}
 
 
 def required_permissions(request: Request, view: APIView) -> list[str]:

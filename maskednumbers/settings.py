@@ -197,6 +197,7 @@ if not DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "maskednumbers.api.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Staff with the model permission the admin would ask for (maskednumbers/api.py).

@@ -51,6 +51,10 @@ class RideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         "close": ["rides.change_ride"],
     }
 
+    def get_serializer_class(self):
+        # What a booking takes, so the browsable API's form shows the fields to send.
+        return RideCreateSerializer if self.action == "create" else RideSerializer
+
     def get_queryset(self):
         wanted = self.request.query_params.get("status") if self.action == "list" else None
         if wanted and wanted not in RideStatus.values:
