@@ -68,7 +68,7 @@ ENDPOINTS = [
 
 @pytest.fixture
 def data() -> dict[str, int]:
-    factories.proxy_number(number="+12065550150")
+    factories.proxy_number(number="+12065440150")
     ride = factories.ride()
     item = factories.conversation(
         proxy=factories.conversations_number(), starter=factories.conversations_person()

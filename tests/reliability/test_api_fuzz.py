@@ -48,7 +48,7 @@ ids = st.one_of(
 
 @pytest.fixture
 def api(admin_user) -> APIClient:
-    factories.proxy_number(number="+12065550160")
+    factories.proxy_number(number="+12065440160")
     factories.ride()
     factories.conversation()
     client = APIClient()
