@@ -316,5 +316,7 @@ LOGGING = {
         "django.request": {"filters": ["webhook_tokens"]},
         "django.tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
+        # Lockouts and repeated failures (usernames masked) are warnings; the rest noise.
+        "axes": {"level": "WARNING"},
     },
 }
