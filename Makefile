@@ -28,9 +28,13 @@ test: $(VENV)/.installed
 # tests/reliability/README.md. RELIABILITY_SECONDS sets the length of the load run.
 RELIABILITY_SECONDS ?= 300
 RELIABILITY_FUZZ_EXAMPLES ?= 1000
+# Webhooks and API; the run ends by printing how many requests they made and how many
+# were answered with a 5xx.
+FUZZERS := tests/reliability/test_webhook_fuzz.py tests/reliability/test_api_fuzz.py \
+	tests/reliability/test_api_schema.py
 reliability: $(VENV)/.installed
 	RELIABILITY_SECONDS=$(RELIABILITY_SECONDS) $(PY) -m pytest -m slow -s tests/reliability $(PYTEST_ARGS)
-	RELIABILITY_FUZZ_EXAMPLES=$(RELIABILITY_FUZZ_EXAMPLES) $(PY) -m pytest -q --hypothesis-show-statistics tests/reliability/test_webhook_fuzz.py $(PYTEST_ARGS)
+	RELIABILITY_FUZZ_EXAMPLES=$(RELIABILITY_FUZZ_EXAMPLES) $(PY) -m pytest -q --hypothesis-show-statistics $(FUZZERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

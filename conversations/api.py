@@ -19,7 +19,17 @@ FILTERS = [
 ]
 
 
-@extend_schema_view(list=extend_schema(parameters=FILTERS))
+@extend_schema_view(
+    list=extend_schema(
+        summary="List conversations",
+        description="Newest first, each with its parties.",
+        parameters=FILTERS,
+    ),
+    retrieve=extend_schema(
+        summary="One conversation",
+        description="Its state, code, number and parties.",
+    ),
+)
 class ConversationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):

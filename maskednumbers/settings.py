@@ -8,10 +8,12 @@ the vendor credentials.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "maskednumbers.urls"
@@ -150,6 +156,34 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DJANGO_MAX_BODY_BYTES", str(25
 
 LOGIN_URL = "admin:login"
 
+# --- Content-Security-Policy (Django's own, on every response) -----------------------------
+# Scripts only from this origin: the admin's, the simulator's and Swagger UI's (its
+# initialiser served as a file too) are all static files. Inline styles stay allowed:
+# Swagger UI and the admin set style attributes, which no nonce can cover.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+# --- Login throttling (django-axes) -------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused (429, even with the right password) until the cool-off has passed or a superuser
+# unlocks it (admin: Axes, Access attempts; or `manage.py axes_reset_username <name>`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("DJANGO_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
 # --- Production hardening (DEBUG off) -------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
@@ -165,11 +199,18 @@ if not DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "maskednumbers.api.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Staff with the model permission the admin would ask for (maskednumbers/api.py).
+    "DEFAULT_PERMISSION_CLASSES": ["maskednumbers.api.AdminModelPermissions"],
+    "DEFAULT_PARSER_CLASSES": [
+        "maskednumbers.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "maskednumbers.api.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "maskednumbers.api.exception_handler",
 }
@@ -178,6 +219,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Proxy numbers, rides and conversations of the masked numbers service.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are staff only, like everything under /api/.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -203,6 +246,12 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_tasks_backend]}}
 # checked against this one when it is set.
 MASKED_NUMBERS_PUBLIC_URL = os.environ.get("MASKED_NUMBERS_PUBLIC_URL", "").rstrip("/")
 
+# MessageBird signatures: how long a seen `jti` is remembered against replay; a token
+# expiring later than this from now is refused, so none outlives its memory.
+MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = float(
+    os.environ.get("MASKED_NUMBERS_REPLAY_WINDOW", str(24 * 3600))
+)
+
 MASKED_NUMBERS_PROVIDERS: dict[str, dict] = {}
 if DEBUG or env_bool("MASKED_NUMBERS_CONSOLE", False):
     MASKED_NUMBERS_PROVIDERS["console"] = {
@@ -219,6 +268,7 @@ if os.environ.get("MESSAGEBIRD_ACCESS_KEY"):
             "api_url": os.environ.get("MESSAGEBIRD_API_URL", "https://rest.messagebird.com"),
             "timeout": float(os.environ.get("MESSAGEBIRD_TIMEOUT", "10")),
             "public_url": MASKED_NUMBERS_PUBLIC_URL,
+            "replay_window_seconds": MASKED_NUMBERS_REPLAY_WINDOW_SECONDS,
         },
     }
 if os.environ.get("FLOWROUTE_ACCESS_KEY") and os.environ.get("FLOWROUTE_SECRET_KEY"):
@@ -289,8 +339,6 @@ MASKED_NUMBERS_OPT_IN_CONFIRMATION = os.environ.get(
     "You will receive texts from this number again. Reply STOP to stop.",
 )
 
-# MessageBird signatures: how long a seen `jti` is remembered against replay.
-MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = 24 * 3600
 # How long a process keeps a pool number it looked up for routing (providers/pool.py):
 # changes made in another process reach routing within this; 0 turns it off.
 MASKED_NUMBERS_POOL_CACHE_SECONDS = float(os.environ.get("MASKED_NUMBERS_POOL_CACHE", "5"))
@@ -315,5 +363,7 @@ LOGGING = {
         "django.request": {"filters": ["webhook_tokens"]},
         "django.tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
+        # Lockouts and repeated failures (usernames masked) are warnings; the rest noise.
+        "axes": {"level": "WARNING"},
     },
 }

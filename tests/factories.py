@@ -127,3 +127,19 @@ def conversation(
     if joiner:
         Participant.objects.create(conversation=item, proxy=proxy, phone=joiner, role=Role.JOINER)
     return item
+
+
+def staff_with(*permissions: str, username: str = "ops"):
+    """A staff user holding exactly these permissions ("app_label.codename")."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username, password="ops-password-123")
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user

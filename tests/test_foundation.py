@@ -43,6 +43,18 @@ def test_api_schema_and_docs_are_served_without_a_cdn(admin_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_api_schema_and_docs_are_for_staff_only(client, django_user_model, path):
+    assert client.get(path).status_code in {401, 403}
+    rider = django_user_model.objects.create_user("rider", password="rider-password-123")
+    client.force_login(rider)
+    assert client.get(path).status_code == 403
+    staff = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    client.force_login(staff)
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.django_db
 def test_seed_demo_is_idempotent():
     call_command("seed_demo")
     first = ProxyNumber.objects.count()

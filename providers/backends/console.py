@@ -7,7 +7,6 @@ take JSON `{"from", "to", "text"}` (SMS) or query `?from=&to=` (calls).
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -19,6 +18,7 @@ from ..exceptions import MalformedWebhook, WebhookValidationError
 from ..phone import edge_number, mask
 from ..types import CallAction, InboundCall, InboundSms, SentSms
 from .base import BaseProvider, Capabilities
+from .http import json_object
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +59,7 @@ class ConsoleProvider(BaseProvider):
 
     def parse_sms_webhook(self, request: HttpRequest, *, token: str | None = None) -> InboundSms:
         self._require_local(request)
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as err:
-            raise MalformedWebhook("body is not JSON") from err
-        if not isinstance(data, dict):
-            raise MalformedWebhook("body must be a JSON object")
+        data = json_object(request.body or b"{}")
         text = data.get("text", "")
         if not isinstance(text, str):
             raise MalformedWebhook("text must be a string")

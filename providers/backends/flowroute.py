@@ -26,7 +26,7 @@ from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidation
 from ..phone import digits_only, edge_number, mask
 from ..types import InboundSms, SentSms
 from .base import BaseProvider, Capabilities
-from .http import raise_for_response, transport_error, vendor_session
+from .http import json_object, raise_for_response, transport_error, vendor_session
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +98,7 @@ class FlowrouteProvider(BaseProvider):
 
     def parse_sms_webhook(self, request: HttpRequest, *, token: str | None = None) -> InboundSms:
         self.verify(token)
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise MalformedWebhook("body is not valid JSON") from err
-        if not isinstance(data, dict):
-            raise MalformedWebhook("body must be a JSON object")
+        data = json_object(request.body)
         fields, vendor_id = _message_fields(data)
         text = fields.get("body")
         if not isinstance(text, str):

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 import requests
 
-from ..exceptions import PermanentSendError, TransientSendError
+from ..exceptions import MalformedWebhook, PermanentSendError, TransientSendError
 
 # https://developers.messagebird.com/api/#api-errors and
 # https://developer.flowroute.com/api/messages/v2.1/ : 429 and 5xx are worth retrying,
@@ -57,3 +59,20 @@ def raise_for_response(response: requests.Response, *, vendor: str) -> None:
 def transport_error(err: requests.RequestException, *, vendor: str) -> TransientSendError:
     """Timeouts and connection failures: the vendor may be fine again later."""
     return TransientSendError(f"{vendor} unreachable: {type(err).__name__}")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A webhook's JSON body as a dict, or MalformedWebhook with the reason.
+
+    Nesting deeper than the interpreter's recursion limit makes the decoder raise
+    RecursionError, which is the sender's fault like any other unreadable body.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise MalformedWebhook("body is not valid JSON") from err
+    except RecursionError as err:
+        raise MalformedWebhook("body is nested too deeply") from err
+    if not isinstance(data, dict):
+        raise MalformedWebhook("body must be a JSON object")
+    return data

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+import time
 from typing import Any
 from urllib.parse import urljoin
 from xml.sax.saxutils import escape, quoteattr
@@ -34,7 +34,13 @@ from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidation
 from ..phone import digits_only, edge_number, mask
 from ..types import CallAction, CallActionKind, InboundCall, InboundSms, SentSms
 from .base import BaseProvider, Capabilities
-from .http import TRANSIENT_STATUS, raise_for_response, transport_error, vendor_session
+from .http import (
+    TRANSIENT_STATUS,
+    json_object,
+    raise_for_response,
+    transport_error,
+    vendor_session,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +128,11 @@ class MessageBirdProvider(BaseProvider):
         api_url: str = "https://rest.messagebird.com",
         timeout: float = 10.0,
         public_url: str = "",
+        replay_window_seconds: float = 24 * 3600,
     ) -> None:
         super().__init__(alias=alias)
         self.signing_key = signing_key
+        self.replay_window_seconds = replay_window_seconds
         self.public_url = public_url
         self.client = messagebird.Client(
             access_key, http_client=TimeoutHttpClient(api_url, access_key, timeout=timeout)
@@ -168,9 +176,23 @@ class MessageBirdProvider(BaseProvider):
             )
         except SignatureError as err:
             raise WebhookValidationError(f"invalid signature: {err}") from err
+        except (KeyError, TypeError) as err:
+            # The SDK compares url_hash and payload_hash as it finds them: a claim that is
+            # missing or not an ASCII string raises instead of failing the check.
+            raise WebhookValidationError(
+                "invalid signature: url_hash or payload_hash is missing or not a string"
+            ) from err
         jti = claims.get("jti")
         if not jti or not isinstance(jti, str):
             raise WebhookValidationError("signature has no jti claim")
+        # A seen jti is remembered for the replay window only: a token that would still
+        # be valid after it is forgotten could be replayed then. (The SDK checked that
+        # exp is an integer.)
+        if int(claims["exp"]) > time.time() + self.replay_window_seconds:
+            raise WebhookValidationError(
+                "signature expires later than the replay window "
+                f"({self.replay_window_seconds:g} s from now)"
+            )
         return jti
 
     # --- inbound SMS ------------------------------------------------------------------
@@ -235,13 +257,7 @@ def _request_fields(request: HttpRequest) -> dict[str, Any]:
     """Flow Builder posts form fields by default, JSON when so configured."""
     content_type = request.content_type or ""
     if content_type == "application/json":
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise MalformedWebhook("body is not valid JSON") from err
-        if not isinstance(data, dict):
-            raise MalformedWebhook("body must be a JSON object")
-        return data
+        return json_object(request.body)
     if content_type in {"application/x-www-form-urlencoded", "multipart/form-data", ""}:
         try:
             return request.POST.dict()

@@ -176,8 +176,7 @@ def test_api_is_read_only(admin_client, talk):
 
 def test_api_is_for_staff_only(client, django_user_model):
     assert client.get("/api/conversations/").status_code in {401, 403}
-    django_user_model.objects.create_user("someone", password="pw-123456789")
-    client.login(username="someone", password="pw-123456789")
+    client.force_login(django_user_model.objects.create_user("someone", password="pw-123456789"))
     assert client.get("/api/conversations/").status_code == 403
 
 

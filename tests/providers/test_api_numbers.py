@@ -5,7 +5,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from providers.models import ProxyNumber
-from tests.factories import proxy_number
+from tests.factories import proxy_number, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ URL = "/api/numbers/"
 
 @pytest.fixture
 def api(django_user_model) -> APIClient:
-    staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+    staff = staff_with("providers.view_proxynumber", "providers.add_proxynumber")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
     return client

@@ -106,6 +106,16 @@ def _v21_with(**attributes) -> bytes:
     return json.dumps(data).encode()
 
 
+def test_json_nested_deeper_than_python_can_parse_is_a_400(client, fr_proxy):
+    body = b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    response = post_sms(client, body)
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.content.decode()
+    assert Message.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [

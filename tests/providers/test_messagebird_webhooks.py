@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+import uuid
 import xml.etree.ElementTree as ET
 
+import jwt
 import pytest
 
 from providers.models import Direction, Kind, Message, SeenSignature, Status
 from tests.factories import proxy_number
 from tests.providers.routers import PARTNER, SAY_TEXT
 from tests.providers.vendors import fixture_bytes, set_provider_options
-from tests.signing import messagebird_headers
+from tests.signing import MESSAGEBIRD_SIGNING_KEY, messagebird_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +162,16 @@ def test_malformed_sms_is_a_400_with_the_reason(client, mb_proxy, body, content_
     assert Message.objects.count() == 0
 
 
+def test_json_nested_deeper_than_python_can_parse_is_a_400(client, mb_proxy):
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    response = post_sms(client, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.content.decode()
+    assert Message.objects.count() == 0
+
+
 def test_sms_body_larger_than_the_limit_is_refused_with_413(client, mb_proxy, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     body = FORM_BODY + b"&padding=" + b"x" * 2048
@@ -224,6 +237,81 @@ def test_replayed_signature_is_refused(client, mb_proxy):
     assert response.status_code == 403
     assert "replay" in response.content.decode()
     assert SeenSignature.objects.filter(jti="jti-1").count() == 1
+
+
+def _signed_claims(**overrides) -> str:
+    """A correctly signed token whose claims are the usual ones with `overrides`
+    (a value of None drops that claim)."""
+    now = int(time.time())
+    claims = {
+        "iss": "MessageBird",
+        "nbf": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+        "url_hash": hashlib.sha256(f"http://testserver{SMS_PATH}".encode()).hexdigest(),
+        "payload_hash": hashlib.sha256(FORM_BODY).hexdigest(),
+        **overrides,
+    }
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, MESSAGEBIRD_SIGNING_KEY, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"url_hash": None},
+        {"url_hash": 5},
+        {"url_hash": ["a"]},
+        {"url_hash": "\u00e9" * 64},
+        {"payload_hash": 5},
+        {"payload_hash": {"a": 1}},
+        {"payload_hash": "\u00e9" * 64},
+    ],
+    ids=[
+        "url_hash-missing",
+        "url_hash-int",
+        "url_hash-list",
+        "url_hash-non-ascii",
+        "payload_hash-int",
+        "payload_hash-object",
+        "payload_hash-non-ascii",
+    ],
+)
+def test_a_signed_token_with_a_missing_or_odd_hash_claim_is_a_403(client, mb_proxy, claims):
+    signature = _signed_claims(**claims)
+
+    response = client.generic(
+        "POST", SMS_PATH, FORM_BODY, content_type=FORM, HTTP_MESSAGEBIRD_SIGNATURE_JWT=signature
+    )
+
+    assert response.status_code == 403
+    assert "hash" in response.content.decode()
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "accepted"), [(-1, True), (0, True), (2, False), (10 * 365 * 86400, False)]
+)
+def test_a_token_expiring_after_the_replay_window_is_refused(
+    client, mb_proxy, settings, lifetime, accepted
+):
+    # The jti is remembered for the window; a token valid longer could be replayed.
+    window = 600
+    set_provider_options(settings, "messagebird", replay_window_seconds=window)
+
+    response = post_sms(client, lifetime=window + lifetime)
+
+    assert response.status_code == (200 if accepted else 403)
+    if not accepted:
+        assert "replay window" in response.content.decode()
+        assert Message.objects.count() == 0
+
+
+def test_the_replay_window_setting_reaches_the_backend():
+    from django.conf import settings
+
+    options = settings.MASKED_NUMBERS_PROVIDERS["messagebird"]["OPTIONS"]
+    assert options["replay_window_seconds"] == settings.MASKED_NUMBERS_REPLAY_WINDOW_SECONDS
 
 
 def test_without_a_signing_key_every_webhook_is_refused(client, mb_proxy, settings):

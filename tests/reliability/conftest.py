@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 import responses
 from django.conf import settings as django_settings
+from django.core.handlers.base import BaseHandler
 
 from providers.models import Service
 from tests import factories
@@ -79,3 +81,30 @@ def pytest_collection_modifyitems(config, items):
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+# Answers the fuzzers got, over the run: printed at its end (`make reliability`).
+FUZZ_ANSWERS: Counter[str] = Counter()
+
+
+@pytest.fixture
+def count_answers(monkeypatch):
+    """Count every request Django answers in this test and its 5xx answers (the test
+    client and the WSGI app schemathesis calls both go through get_response)."""
+    original = BaseHandler.get_response
+
+    def counted(handler, request):
+        response = original(handler, request)
+        FUZZ_ANSWERS["requests"] += 1
+        FUZZ_ANSWERS["5xx"] += response.status_code >= 500
+        return response
+
+    monkeypatch.setattr(BaseHandler, "get_response", counted)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FUZZ_ANSWERS["requests"]:
+        terminalreporter.write_line(
+            f"fuzzing: {FUZZ_ANSWERS['requests']} requests, "
+            f"{FUZZ_ANSWERS['5xx']} answered with a 5xx"
+        )

@@ -14,6 +14,7 @@ import os
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
+import jwt
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -24,12 +25,13 @@ from providers.models import Direction, Message, SeenSignature
 from providers.types import CallAction
 from tests.signing import (
     FLOWROUTE_WEBHOOK_TOKEN,
+    MESSAGEBIRD_SIGNING_KEY,
     bird_headers,
     messagebird_signature,
     twilio_headers,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("count_answers")]
 
 # `make reliability` raises the number of examples; the normal suite keeps it small.
 FUZZ = settings(
@@ -224,6 +226,8 @@ def _assert_outcome(response, before: tuple[int, int]) -> None:
     signed=True,
 )  # noqa: E501
 @example(body=("multipart/form-data", b"--x\r\n"), signed=True)
+@example(body=("application/json", b"[" * 100_000 + b"]" * 100_000), signed=True)
+@example(body=("application/json", b'{"a": ' * 100_000 + b"1" + b"}" * 100_000), signed=True)
 @example(
     body=(
         "application/x-www-form-urlencoded",
@@ -275,6 +279,7 @@ def flowroute_bodies(draw) -> bytes:
 @FUZZ
 @given(body=flowroute_bodies(), token_ok=st.booleans())
 @example(body=b'{"from": "12065552000", "to": "12065550101", "body": "\\u0000"}', token_ok=True)
+@example(body=b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", token_ok=True)
 @example(body=b'{"data": {"id": 1, "attributes": {"from": 1, "to": [], "body": 2}}}', token_ok=True)
 def test_flowroute_sms_webhook_never_fails_and_rejections_write_nothing(
     client, pairs, fr_proxy, body, token_ok
@@ -287,6 +292,45 @@ def test_flowroute_sms_webhook_never_fails_and_rejections_write_nothing(
     _assert_outcome(response, before)
     if not token_ok:
         assert response.status_code == 403
+
+
+claim_values = st.one_of(json_values, st.text(max_size=80), st.sampled_from(["\u00e9" * 64]))
+
+
+@FUZZ
+@given(url_hash=_maybe(claim_values), payload_hash=_maybe(claim_values), exp=_maybe(st.integers()))
+@example(url_hash=None, payload_hash=None, exp=None)
+@example(url_hash=5, payload_hash=None, exp=None)
+@example(url_hash=None, payload_hash=[1], exp=None)
+@example(url_hash=None, payload_hash=None, exp=10**12)
+def test_correctly_signed_tokens_with_odd_claims_are_refused_not_failed(
+    client, pairs, mb_proxy, url_hash, payload_hash, exp
+):
+    """Signed with the right key, each of url_hash, payload_hash and exp either right
+    (None) or drawn: a 200 when all three are right, otherwise 403 (or 200 for a drawn
+    exp that is in fact acceptable), never a failure."""
+    path = "/webhooks/messagebird/sms/"
+    body = _form({"originator": "12065552000", "recipient": "12065550100", "payload": "hi"})
+    claims = jwt.decode(
+        messagebird_signature(url=f"http://testserver{path}", body=body),
+        options={"verify_signature": False},
+    )
+    drawn = {"url_hash": url_hash, "payload_hash": payload_hash, "exp": exp}
+    claims.update({k: v for k, v in drawn.items() if v is not None})
+    signature = jwt.encode(claims, MESSAGEBIRD_SIGNING_KEY, algorithm="HS256")
+    before = _fresh_counts()
+    response = client.generic(
+        "POST",
+        path,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"MessageBird-Signature-JWT": signature},
+    )
+    assert response.status_code in {200, 403}
+    if response.status_code == 403:
+        assert _counts() == before
+    if url_hash is None and payload_hash is None and exp is None:
+        assert response.status_code == 200
 
 
 @st.composite

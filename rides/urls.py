@@ -1,8 +1,0 @@
-from rest_framework.routers import SimpleRouter
-
-from .api import RideViewSet
-
-router = SimpleRouter()
-router.register("rides", RideViewSet, basename="ride")
-
-urlpatterns = router.urls
