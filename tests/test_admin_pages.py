@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db.models import Model
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from conversations.services import conversation_sms_receive
@@ -36,6 +37,17 @@ def demo_objects_where_demo_data_has_none(settings) -> None:
         proxy=proxy, sender=factories.conversations_person(), text="JOIN ZZZZZZ"
     )
     opt_out_record(proxy=proxy, phone=factories.conversations_person(), keyword="STOP")
+    login_attempts_of_someone_locked_out()
+
+
+def login_attempts_of_someone_locked_out() -> None:
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    seen = {"user_agent": "test", "ip_address": "127.0.0.1", "username": "mallory"}
+    seen |= {"http_accept": "*/*", "path_info": "/admin/login/", "attempt_time": timezone.now()}
+    AccessAttempt.objects.create(**seen, get_data="", post_data="", failures_since_start=5)
+    AccessFailureLog.objects.create(**seen, locked_out=True)
+    AccessLog.objects.create(**seen)
 
 
 def admin_user():

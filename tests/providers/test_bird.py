@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from providers.exceptions import PermanentSendError, TransientSendError
 from providers.models import Direction, Message
 from providers.registry import get_provider
+from tests import factories
 from tests.factories import proxy_number
 from tests.providers.vendors import (
     BIRD_MESSAGES_URL,
@@ -241,8 +242,8 @@ def test_bird_has_one_event_url_and_no_voice_url(client, bird_proxy):
 
 
 @pytest.mark.django_db
-def test_a_bird_number_for_calls_is_refused_when_it_is_added(django_user_model):
-    staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+def test_a_bird_number_for_calls_is_refused_when_it_is_added():
+    staff = factories.staff_with("providers.add_proxynumber")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
 
