@@ -184,7 +184,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Background tasks ----------------------------------------------------------------------
 _TASK_BACKENDS = {
-    "database": "providers.task_backend.DeliveryTaskBackend",
+    "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
@@ -245,8 +245,6 @@ MASKED_NUMBERS_DELIVERY = {
     "TASK_RESULTS_KEPT_HOURS": float(os.environ.get("MASKED_NUMBERS_TASK_RESULTS_KEPT", "24")),
 }
 
-# MessageBird signatures: how long a seen `jti` is remembered against replay.
-MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = 24 * 3600
 # How long a process keeps a pool number it looked up for routing (providers/pool.py):
 # changes made in another process reach routing within this; 0 turns it off.
 MASKED_NUMBERS_POOL_CACHE_SECONDS = float(os.environ.get("MASKED_NUMBERS_POOL_CACHE", "5"))

@@ -7,9 +7,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Direction, Message, ProxyNumber, Status
+from .outbox import message_resend
 from .phone import country_of, mask
+from .pool_admin import proxy_number_clean, proxy_number_retire
 from .selectors import proxy_open_sessions
-from .services import message_resend, proxy_number_clean, proxy_number_retire
 
 
 class ProxyNumberForm(forms.ModelForm):
@@ -18,7 +19,8 @@ class ProxyNumberForm(forms.ModelForm):
         fields = ["number", "provider", "service", "sms", "voice", "country", "active"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:

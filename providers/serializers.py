@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from .models import ProxyNumber
-from .services import proxy_number_create
+from .pool_admin import proxy_number_create
 
 
 class ProxyNumberSerializer(serializers.ModelSerializer):

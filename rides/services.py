@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from providers.exceptions import InvalidPhoneNumber
 from providers.models import Direction, ProxyNumber, Status
+from providers.outbox import message_queue, message_resend
 from providers.phone import mask, to_e164
-from providers.services import message_resend, sms_queue
 
 from .conf import masking_window
 from .models import Customer, Driver, Party, Ride, RideStatus
@@ -247,7 +247,7 @@ def _notify(ride: Ride) -> None:
         ),
     )
     for recipient, body in texts:
-        sms_queue(
+        message_queue(
             proxy=ride.proxy,
             recipient=recipient,
             body=body,

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from providers.models import Direction, Kind, Message, SeenSignature, Status
+from providers.models import Direction, Kind, Message, Status
 from tests.factories import proxy_number
 from tests.providers.routers import PARTNER, SAY_TEXT
 from tests.providers.vendors import fixture_bytes, set_provider_options
@@ -223,7 +223,7 @@ def test_replayed_signature_is_refused(client, mb_proxy):
 
     assert response.status_code == 403
     assert "replay" in response.content.decode()
-    assert SeenSignature.objects.filter(jti="jti-1").count() == 1
+    assert Message.objects.filter(nonce="jti-1").count() == 1
 
 
 def test_without_a_signing_key_every_webhook_is_refused(client, mb_proxy, settings):
