@@ -23,8 +23,8 @@ from django.db import connection, models
 from django.utils import timezone
 
 # Bump when the loader would load something else: templates built before are rebuilt.
-RIDES_LOADER = "rides-1"
-CONVERSATIONS_LOADER = "conversations-1"
+RIDES_LOADER = "rides-2"  # inbound history with signature ids
+CONVERSATIONS_LOADER = "conversations-2"
 POOL_SIZE = 40
 OPEN_RIDES = 200
 OPEN_RIDES_PER_DRIVER = 2
