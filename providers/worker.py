@@ -3,7 +3,6 @@ claiming several ready tasks in one statement on PostgreSQL."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import random
@@ -11,12 +10,10 @@ import signal
 import time
 from types import FrameType
 
-from django.core.exceptions import SuspiciousOperation
 from django.db import Error as DatabaseFailure
 from django.db import close_old_connections, connections
-from django.tasks.signals import task_finished, task_started
 from django.utils import timezone
-from django_tasks_db.compat import TaskContext, TaskResultStatus
+from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -54,12 +51,10 @@ class ResilientWorker(db_worker.Worker):
     - It waits out a database error instead of exiting. A delivery the outage cut short
       before the vendor accepted it stays in `sending` until the outbox sweep takes its
       lease back; one the vendor accepted is recorded once the database is back.
-    - On PostgreSQL it claims up to `claim_at_once` ready tasks in one statement, runs
-      them in the library's order and records their successes together, in one UPDATE:
-      a commit per claim, where one per task was most of the database's work for a
-      delivered text after its send. After a slow claim (a slow vendor holds the rest
-      of it) it claims one at a time until tasks are quick again. Asked to stop, it
-      finishes the task under way and puts the rest back.
+    - On PostgreSQL it claims up to `claim_at_once` ready tasks in one statement, then
+      runs them in the library's order with the library's `run_task`. After a slow claim
+      (a slow vendor holds the rest of it) it claims one at a time until tasks are quick
+      again. Asked to stop, it finishes the task under way and puts the rest back.
     """
 
     max_pause = 10.0
@@ -71,7 +66,6 @@ class ResilientWorker(db_worker.Worker):
         if claim_at_once is not None:
             self.claim_at_once = claim_at_once
         self._holding = False  # claimed tasks not yet run or put back
-        self._succeeded: list[DBTaskResult] | None = None  # successes not yet recorded
 
     def run(self) -> None:
         pause = 0.5
@@ -145,10 +139,10 @@ class ResilientWorker(db_worker.Worker):
         return sorted(tasks, key=_library_order)
 
     def run_claimed(self, tasks: list[DBTaskResult]) -> int:
-        """Run claimed tasks in turn, then record their successes and put back those not
-        started (a stop was asked for). Returns how many ran."""
+        """Run claimed tasks in turn, then put back those not started (a stop was asked
+        for). Returns how many ran."""
         ran = 0
-        self._holding, self._succeeded = True, []
+        self._holding = True
         try:
             for task in tasks:
                 if not self.running:
@@ -156,55 +150,11 @@ class ResilientWorker(db_worker.Worker):
                 self.run_task(task)
                 ran += 1
         finally:
-            # Still holding: a signal while these are written stops after them.
-            succeeded, self._succeeded = self._succeeded, None
             try:
-                self.record_successes(succeeded)
+                self.release(tasks[ran:])
             finally:
-                try:
-                    self.release(tasks[ran:])
-                finally:
-                    self._holding = False
+                self._holding = False
         return ran
-
-    def run_task(self, db_task_result: DBTaskResult) -> None:
-        """The library's `run_task`; within a claim a success is kept for
-        `record_successes` instead of saved at once. A failure is the library's."""
-        if self._succeeded is None:
-            super().run_task(db_task_result)
-            return
-        try:
-            self.running_task = True
-            task, result = db_task_result.task, db_task_result.task_result
-            task_started.send(sender=type(task.get_backend()), task_result=result)
-            context: list[TaskContext] = (
-                [TaskContext(task_result=result)] if task.takes_context else []
-            )
-            return_value = task.call(*context, *result.args, **result.kwargs)
-            # What DBTaskResult.set_successful() sets, written by record_successes.
-            db_task_result.status = TaskResultStatus.SUCCESSFUL
-            db_task_result.finished_at = timezone.now()
-            db_task_result.return_value = return_value
-            db_task_result.exception_class_path = db_task_result.traceback = ""
-            self._succeeded.append(db_task_result)
-        except BaseException as err:
-            db_task_result.set_failed(err)
-            with contextlib.suppress(ImportError, SuspiciousOperation):  # as the library
-                sender = type(db_task_result.task.get_backend())
-                task_finished.send(sender=sender, task_result=db_task_result.task_result)
-        finally:
-            self.running_task = False
-            self._run_tasks += 1
-
-    def record_successes(self, tasks: list[DBTaskResult]) -> None:
-        """The successes of a claim's tasks in one UPDATE, each with its own finish time
-        and return value; then the library's signal for each."""
-        if not tasks:
-            return
-        fields = ["status", "return_value", "finished_at", "exception_class_path", "traceback"]
-        DBTaskResult.objects.bulk_update(tasks, fields)
-        for task in tasks:
-            task_finished.send(sender=type(task.task.get_backend()), task_result=task.task_result)
 
     def release(self, tasks: list[DBTaskResult]) -> None:
         """Claimed tasks this worker did not start: ready again."""

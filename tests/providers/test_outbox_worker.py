@@ -249,7 +249,7 @@ def _sent_body(call) -> str:
 
 
 def _task_statements(captured) -> list[str]:
-    """The worker's statements on the task table, as 'claim', 'successes' or 'release'."""
+    """The worker's statements on the task table, as 'claim', 'success' or 'release'."""
     kinds = []
     for query in captured.captured_queries:
         sql = query["sql"]
@@ -258,7 +258,7 @@ def _task_statements(captured) -> list[str]:
         if "SKIP LOCKED" in sql:
             kinds.append("claim")
         elif '"finished_at" = ' in sql:
-            kinds.append("successes")
+            kinds.append("success")
         elif '"started_at" = NULL' in sql:
             kinds.append("release")
         else:
@@ -267,7 +267,7 @@ def _task_statements(captured) -> list[str]:
 
 
 @requires_postgres
-def test_the_worker_claims_several_tasks_at_once_and_records_their_successes_together(
+def test_the_worker_claims_several_tasks_at_once_and_runs_them_in_the_librarys_order(
     mocked_responses, database_tasks
 ):
     from django.db import connection
@@ -284,7 +284,13 @@ def test_the_worker_claims_several_tasks_at_once_and_records_their_successes_tog
         _worker(claim_at_once=3).run()
 
     # Three, then the last two, then none: the queue is empty.
-    assert _task_statements(captured) == ["claim", "successes", "claim", "successes", "claim"]
+    assert _task_statements(captured) == [
+        "claim",
+        *["success"] * 3,
+        "claim",
+        *["success"] * 2,
+        "claim",
+    ]
     sent_bodies = [_sent_body(call) for call in mocked_responses.calls]
     assert sent_bodies[0] == "text 4"
     assert sorted(sent_bodies) == sorted(text.body for text in texts)
@@ -329,7 +335,7 @@ def test_a_stop_during_a_claim_finishes_the_task_under_way_and_puts_the_rest_bac
     with CaptureQueriesContext(connection) as captured:
         worker.run()
 
-    assert _task_statements(captured) == ["claim", "successes", "release"]
+    assert _task_statements(captured) == ["claim", "success", "release"]
     assert len(mocked_responses.calls) == 1
     statuses = sorted(Message.objects.filter(pk__in=[t.pk for t in texts]).values_list("status"))
     assert statuses == [(Status.QUEUED,), (Status.QUEUED,), (Status.SENT,)]
