@@ -115,7 +115,7 @@ def inbound_receive(*, event: InboundEvent) -> InboundResult:
     with transaction.atomic():
         handled = handle(event)
         try:
-            handled.log.save(force_insert=True)
+            handled.log.insert()
         except IntegrityError:
             # Seen before: roll back what the router wrote, and say why below.
             transaction.set_rollback(True)

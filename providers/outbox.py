@@ -56,7 +56,7 @@ def message_queue(
     transaction, so a message and its task commit or roll back together; an in-process
     backend runs it once the transaction commits.
     """
-    message = Message.objects.create(
+    message = Message(
         direction=Direction.OUTBOUND,
         kind=Kind.SMS,
         provider=proxy.provider,
@@ -70,6 +70,7 @@ def message_queue(
         in_reply_to=in_reply_to,
         next_attempt_at=timezone.now(),
     )
+    message.insert()
     if _tasks_in_this_database():
         message_enqueue(message_id=message.pk)
     else:
