@@ -143,8 +143,8 @@ class Message(models.Model):
         """Write this new row, as save() would, and set its key.
 
         One literal INSERT: every text and call writes its log row and each text it
-        queues this way, and save() cost more instructions than the rest of a webhook
-        (bench/guardrails.md). No save signals are sent; none are used on the log.
+        queues this way, and save() cost more instructions than the rest of a webhook.
+        No save signals are sent; none are used on the log.
         """
         connection = connections[Message.objects.db]
         at = connection.ops.adapt_datetimefield_value
