@@ -14,7 +14,6 @@ rides in a few minutes.
 from __future__ import annotations
 
 import random
-import uuid
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -24,19 +23,18 @@ from django.db import connection, models
 from django.utils import timezone
 
 # Bump when the loader would load something else: templates built before are rebuilt.
-RIDES_LOADER = "rides-1"
-CONVERSATIONS_LOADER = "conversations-1"
+RIDES_LOADER = "rides-2"  # inbound history with signature ids
+CONVERSATIONS_LOADER = "conversations-2"
 POOL_SIZE = 40
 OPEN_RIDES = 200
 OPEN_RIDES_PER_DRIVER = 2
 RIDES_PER_DAY = 2400
 CHUNK = 100_000
-SIGNATURES_KEPT = 20_000
 SEED = 7
 MESSAGE_FIELDS = [
     "id", "direction", "kind", "provider", "vendor_id", "proxy", "sender", "recipient",
     "body", "status", "outcome", "session", "in_reply_to", "attempts", "last_error",
-    "next_attempt_at", "created_at", "updated_at", "sent_at",
+    "next_attempt_at", "created_at", "updated_at", "sent_at", "nonce",
 ]  # fmt: skip
 
 
@@ -134,7 +132,7 @@ def load_proxies() -> None:
 
 def load_rides(total: int, *, now: datetime | None = None) -> dict:
     """People, numbers, `total` rides (OPEN_RIDES of them open) and their message log."""
-    from providers.models import Direction, Kind, Message, SeenSignature, Status
+    from providers.models import Direction, Kind, Message, Status
     from rides.conf import masking_window
     from rides.models import Customer, Driver, Ride, RideStatus
 
@@ -226,26 +224,15 @@ def load_rides(total: int, *, now: datetime | None = None) -> dict:
                 2 * i + 1, Direction.INBOUND, Kind.SMS, "messagebird", f"hist-{ride_id}",
                 proxy_id, customer, proxy, "I'm outside", Status.RECEIVED, "relayed",
                 f"ride:{ride_id}", None, 0, "", None, at, at, None,
+                f"hist-jti-{ride_id}",  # its signature's one-time id
             )  # fmt: skip
             yield (
                 2 * i + 2, Direction.OUTBOUND, Kind.SMS, "messagebird", f"mb-{ride_id}",
                 proxy_id, proxy, driver, "I'm outside", Status.SENT, "relayed",
-                f"ride:{ride_id}", 2 * i + 1, 1, "", None, at, at, at,
+                f"ride:{ride_id}", 2 * i + 1, 1, "", None, at, at, at, "",
             )  # fmt: skip
 
     message_count = copy_rows(Message, MESSAGE_FIELDS, messages()) if history else 0
-    # Signature ids are kept for the replay window only (a day): a busy day's worth.
-    signature_count = copy_rows(
-        SeenSignature,
-        ["jti", "seen_at"],
-        (
-            (
-                uuid.UUID(int=rng.getrandbits(128)).hex,
-                now - timedelta(seconds=rng.uniform(0, 86400)),
-            )
-            for _ in range(min(history, SIGNATURES_KEPT))
-        ),
-    )
     return {
         "rides": total,
         "open_rides": OPEN_RIDES,
@@ -253,7 +240,6 @@ def load_rides(total: int, *, now: datetime | None = None) -> dict:
         "drivers": drivers,
         "pool": POOL_SIZE,
         "messages": message_count,
-        "signatures": signature_count,
     }
 
 
@@ -325,12 +311,12 @@ def load_conversations(total: int, *, now: datetime | None = None) -> dict:
             yield (
                 2 * i + 1, Direction.INBOUND, Kind.SMS, "messagebird", f"conv-hist-{i}",
                 proxy_id, starter, proxy, "see you at 8", "received", "relayed",
-                f"conversation:{i + 1}", None, 0, "", None, at, at, None,
+                f"conversation:{i + 1}", None, 0, "", None, at, at, None, f"conv-jti-{i}",
             )  # fmt: skip
             yield (
                 2 * i + 2, Direction.OUTBOUND, Kind.SMS, "messagebird", f"conv-mb-{i}",
                 proxy_id, proxy, joiner, "see you at 8", "sent", "relayed",
-                f"conversation:{i + 1}", 2 * i + 1, 1, "", None, at, at, at,
+                f"conversation:{i + 1}", 2 * i + 1, 1, "", None, at, at, at, "",
             )  # fmt: skip
 
     copy_rows(

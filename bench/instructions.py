@@ -1,6 +1,7 @@
 """Instructions per webhook and per delivery, two revisions side by side.
 
-    python -m bench.instructions REV [COUNT]     (the working tree against REV)
+    python -m bench.instructions REV [COUNT [REV2]]   (REV2, default the working tree,
+                                                     against REV)
 
 CPU seconds on a shared two-core machine move by a third from one run to the next,
 more than most single changes are worth. Instructions do not: valgrind's callgrind
@@ -147,12 +148,12 @@ def count_instructions(code: Path, python: str, kind: str, count: int, *, label:
     return int(collected[-1]) / count / 1e6
 
 
-def run(before: str, count: int = 300) -> list[Row]:
+def run(before: str, count: int = 300, after: str | None = None) -> list[Row]:
     rows = []
     with contextlib.ExitStack() as stack:
         sides = {
             "before": stack.enter_context(checkout(before)),
-            "after": stack.enter_context(checkout(None)),
+            "after": stack.enter_context(checkout(after)),
         }
         for kind, what in KINDS.items():
             figures = {}
@@ -176,4 +177,8 @@ def run(before: str, count: int = 300) -> list[Row]:
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
-    run(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300)
+    run(
+        sys.argv[1],
+        int(sys.argv[2]) if len(sys.argv) > 2 else 300,
+        sys.argv[3] if len(sys.argv) > 3 else None,
+    )

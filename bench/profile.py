@@ -48,7 +48,7 @@ def _sender(kind: str):
 def _deliveries(count: int):
     """Queue `count` relays, then return a function that delivers one queued message."""
     from providers.models import Direction, Message, Status
-    from providers.services import message_deliver
+    from providers.outbox import message_deliver
 
     send = _sender("sms")
     for event in _requests("sms", count):
@@ -65,7 +65,7 @@ def _worker_runs(count: int):
     """Queue `count` relays (each with its task row), then run `delivery_worker` on them."""
     from django.db import connection
 
-    from providers.management.commands.delivery_worker import ResilientWorker
+    from providers.worker import ResilientWorker
 
     send = _sender("sms")
     for event in _requests("sms", count):

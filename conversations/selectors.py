@@ -3,65 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
-from typing import cast
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from providers.db import fetch_instance, quoted_names
 from providers.models import Message, ProxyNumber, Service
 from providers.selectors import messages_for_session
 
 from . import conf
 from .models import OPEN_STATES, Conversation, JoinFailure, Participant
 
-# The conversation of a person's open participation on a number. Starts from the partial
-# unique index of open participations (number, phone): one row, instead of walking every
-# open conversation of the pool. The constants are written
-# in, not parameters, so that a prepared statement's generic plan still matches that
-# index's condition.
-_HELD_BY_SQL = """
-    SELECT c.* FROM {conversation} c
-    JOIN {participant} pa ON pa.{conversation_id} = c.{id}
-    WHERE pa.{participant_proxy} = %s AND pa.{phone} = %s AND pa.{open}
-      AND c.{conversation_proxy} = %s AND c.{state} IN ({open_states})
+# Written as SQL for every text and call on a conversations number: it starts from the
+# partial unique index of open participations (number, phone), one row, and the open
+# states are written in so that the prepared statement's generic plan still uses it.
+HELD_BY_SQL = """
+    SELECT c.* FROM conversations_conversation c
+    JOIN conversations_participant pa ON pa.conversation_id = c.id
+    WHERE pa.proxy_id = %(proxy)s AND pa.phone = %(phone)s AND pa.open
+      AND c.proxy_id = %(proxy)s AND c.state IN ('pending', 'active')
     LIMIT 1
 """
 
 
-@cache
-def _held_by_sql(alias: str) -> str:
-    names = quoted_names(
-        alias,
-        conversation=Conversation,
-        participant=Participant,
-        conversation_id=(Participant, "conversation"),
-        id=(Conversation, "id"),
-        participant_proxy=(Participant, "proxy"),
-        phone=(Participant, "phone"),
-        open=(Participant, "open"),
-        conversation_proxy=(Conversation, "proxy"),
-        state=(Conversation, "state"),
-    )
-    # Constants of the code, not input.
-    open_states = ", ".join(f"'{state.value}'" for state in OPEN_STATES)
-    return _HELD_BY_SQL.format(open_states=open_states, **names)
-
-
 def conversation_held_by(*, proxy: ProxyNumber, phone: str) -> Conversation | None:
     """The conversation this person's open participation on this number belongs to,
-    lapsed or not. There is at most one (`participant_one_open_per_number`).
-
-    Written as SQL, as the ride lookup: it runs for every text and call on a
-    conversations number, and the ORM spent more CPU building it than PostgreSQL does
-    running it.
-    """
-    alias = Conversation.objects.db
-    sql = _held_by_sql(alias)
-    held = cast(
-        Conversation | None,
-        fetch_instance(Conversation, sql, [proxy.pk, phone, proxy.pk], alias=alias),
-    )
+    lapsed or not. There is at most one (`participant_one_open_per_number`)."""
+    params = {"proxy": proxy.pk, "phone": phone}
+    held = next(iter(Conversation.objects.raw(HELD_BY_SQL, params)), None)
     if held is not None:
         held.proxy = proxy  # the same row; no query when a reply names it
     return held

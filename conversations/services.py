@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from providers.models import ProxyNumber
+from providers.outbox import message_queue
 from providers.phone import mask
 from providers.selectors import reply_sent_since
-from providers.services import sms_queue
 from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
 
 from . import clock, conf, replies
@@ -464,7 +464,7 @@ def conversation_staff_end(*, conversation: Conversation, now: datetime | None =
         ):
             return False
         for phone in parties:
-            sms_queue(
+            message_queue(
                 proxy=conversation.proxy,
                 recipient=phone,
                 body=replies.ENDED_BY_STAFF,

@@ -229,7 +229,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Background tasks ----------------------------------------------------------------------
 _TASK_BACKENDS = {
-    "database": "providers.task_backend.DeliveryTaskBackend",
+    "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
@@ -246,8 +246,8 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_tasks_backend]}}
 # checked against this one when it is set.
 MASKED_NUMBERS_PUBLIC_URL = os.environ.get("MASKED_NUMBERS_PUBLIC_URL", "").rstrip("/")
 
-# MessageBird signatures: how long a seen `jti` is remembered against replay; a token
-# expiring later than this from now is refused, so none outlives its memory.
+# MessageBird signatures: the longest a token may still live when it arrives. Its `jti`
+# is kept with the event's log row, longer than this, so no token outlives that memory.
 MASKED_NUMBERS_REPLAY_WINDOW_SECONDS = float(
     os.environ.get("MASKED_NUMBERS_REPLAY_WINDOW", str(24 * 3600))
 )

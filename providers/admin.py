@@ -11,10 +11,11 @@ from django.utils.html import format_html
 from .admin_tools import StaffAdmin, confirmed, sees_full, short_time, shown_number
 from .masking import message_text
 from .models import Direction, Message, OptOut, ProxyNumber, Status
+from .outbox import message_resend
 from .phone import country_of
+from .pool_admin import proxy_number_clean, proxy_number_retire
 from .registry import provider_aliases
 from .selectors import proxy_open_sessions
-from .services import message_resend, proxy_number_clean, proxy_number_retire
 
 
 class ProxyNumberForm(forms.ModelForm):
@@ -34,7 +35,8 @@ class ProxyNumberForm(forms.ModelForm):
         self.fields["provider"].help_text = ProxyNumber._meta.get_field("provider").help_text
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:

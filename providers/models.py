@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
-from django_tasks_db.compat import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
-from django_tasks_db.utils import retry
 
 from .phone import mask
 
@@ -62,6 +57,25 @@ class Status(models.TextChoices):
     ANSWERED = "answered", "Answered with a message"
 
 
+_INSERTED_AS_IS = (
+    "direction", "kind", "provider", "vendor_id", "sender", "recipient", "body", "status",
+    "outcome", "session", "attempts", "last_error", "nonce",
+)  # fmt: skip
+
+MESSAGE_INSERT_SQL = """
+    INSERT INTO providers_message (
+        direction, kind, provider, vendor_id, proxy_id, sender, recipient, body, status,
+        outcome, session, in_reply_to_id, attempts, last_error, next_attempt_at,
+        created_at, updated_at, sent_at, nonce
+    ) VALUES (
+        %(direction)s, %(kind)s, %(provider)s, %(vendor_id)s, %(proxy_id)s, %(sender)s,
+        %(recipient)s, %(body)s, %(status)s, %(outcome)s, %(session)s, %(in_reply_to_id)s,
+        %(attempts)s, %(last_error)s, %(next_attempt_at)s, %(created_at)s, %(updated_at)s,
+        %(sent_at)s, %(nonce)s
+    ) RETURNING id
+"""
+
+
 class Message(models.Model):
     """The log: every inbound and outbound SMS and every call, with its status.
 
@@ -90,6 +104,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The one-time id of the request that brought an inbound event (a signature's jti):
+    # a request repeating it is a replay, refused. Kept as long as the row.
+    nonce = models.CharField(max_length=255, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -101,7 +118,10 @@ class Message(models.Model):
                 fields=["provider", "direction", "kind", "vendor_id"],
                 condition=Q(direction="in") & ~Q(vendor_id=""),
                 name="message_inbound_vendor_id_unique",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["nonce"], condition=~Q(nonce=""), name="message_nonce_unique"
+            ),
         ]
         # Declared here rather than with db_index=True on the fields: on PostgreSQL that
         # adds a second, varchar_pattern_ops copy of each (for LIKE), which no query
@@ -120,6 +140,30 @@ class Message(models.Model):
         if self.direction == Direction.OUTBOUND:
             return f"{self.get_kind_display()} to {mask(self.recipient)} [{self.status}]"
         return f"{self.get_kind_display()} from {mask(self.sender)} [{self.status}]"
+
+    def insert(self) -> None:
+        """Write this new row, as save() would, and set its key.
+
+        One literal INSERT: every text and call writes its log row and each text it
+        queues this way, and save() cost more instructions than the rest of a webhook.
+        No save signals are sent; none are used on the log.
+        """
+        connection = connections[Message.objects.db]
+        at = connection.ops.adapt_datetimefield_value
+        self.updated_at = timezone.now()
+        params = {
+            **{name: getattr(self, name) for name in _INSERTED_AS_IS},
+            "proxy_id": self.proxy_id,
+            "in_reply_to_id": self.in_reply_to_id,
+            "next_attempt_at": at(self.next_attempt_at),
+            "created_at": at(self.created_at),
+            "updated_at": at(self.updated_at),
+            "sent_at": at(self.sent_at),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(MESSAGE_INSERT_SQL, params)
+            (self.pk,) = cursor.fetchone()
+        self._state.adding, self._state.db = False, connection.alias
 
 
 class OptOut(models.Model):
@@ -149,53 +193,3 @@ class OptOut(models.Model):
     @property
     def active(self) -> bool:
         return self.opted_in_at is None
-
-
-class SeenSignature(models.Model):
-    """`jti` claims of MessageBird signatures already accepted: a replay is refused."""
-
-    jti = models.CharField(max_length=255)
-    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        # A constraint rather than unique=True: no varchar_pattern_ops copy of the index
-        # on PostgreSQL to keep up to date on every webhook (see Message.Meta).
-        constraints = [models.UniqueConstraint(fields=["jti"], name="seen_signature_jti_unique")]
-
-    def __str__(self) -> str:
-        return self.jti
-
-
-class DeliveryTask(DBTaskResult):
-    """django-tasks-db's task row as `delivery_worker` handles it on PostgreSQL.
-
-    The same table and the same life cycle; only the success, recorded for every
-    delivered text, is not the ORM's save, which spent most of its time building the
-    statement (a delivery went from 6.48 to 5.77 million instructions, `python -m
-    bench.instructions`): the worker records the successes of the tasks it claimed
-    together in one UPDATE (`finished_into`), else it is one prepared UPDATE here. A
-    failure keeps the library's save.
-    """
-
-    # The worker's list of finished tasks to record together; None: record it now.
-    finished_into: list | None = None
-
-    class Meta:
-        proxy = True
-
-    @retry()
-    def set_successful(self, return_value: Any) -> None:
-        from .db import update_fields
-
-        # What DBTaskResult.set_successful sets, field for field.
-        self.status = TaskResultStatus.SUCCESSFUL
-        self.finished_at = timezone.now()
-        self.return_value = return_value
-        self.exception_class_path = ""
-        self.traceback = ""
-        if self.finished_into is not None:
-            self.finished_into.append(self)
-            return
-        update_fields(
-            self, "status", "return_value", "finished_at", "exception_class_path", "traceback"
-        )

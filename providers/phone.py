@@ -26,9 +26,9 @@ def to_e164(raw: object, *, region: str | None = None) -> str:
     return _to_e164(str(raw), region or settings.PHONENUMBER_DEFAULT_REGION)
 
 
-# Every text and call parses two numbers, one of them always a number of the pool;
-# parsing was about 3% of a webhook's CPU (py-spy, in-process). The answer depends on
-# the text and the region only; a refusal (an exception) is not kept.
+# Every text and call parses two numbers, one of them always a number of the pool, so
+# answers are kept. The answer depends on the text and the region only; a refusal (an
+# exception) is not kept.
 @lru_cache(maxsize=4096)
 def _to_e164(raw: str, region: str) -> str:
     text = raw.strip()

@@ -1,11 +1,10 @@
 """The pool number a text or call came in on, kept per process for a few seconds.
 
 Every text and call starts by finding the active pool number it was sent to. The pool
-is small (tens to hundreds of numbers) and changes rarely, by staff; the lookup was one
-of a call's three statements and about a tenth of a call's instructions in the web
-process (`python -m bench.instructions`). So each process keeps what it found, the
-answer "not in the pool" included, for settings.MASKED_NUMBERS_POOL_CACHE_SECONDS (the
-environment's MASKED_NUMBERS_POOL_CACHE, default 5; 0 turns this off):
+is small (tens to hundreds of numbers) and changes rarely, by staff, so each process
+keeps what it found (one statement less on every text and call), the answer "not in
+the pool" included, for settings.MASKED_NUMBERS_POOL_CACHE_SECONDS (the environment's
+MASKED_NUMBERS_POOL_CACHE, default 5; 0 turns this off):
 
 - a change made in this process is seen at once: every save, delete and retirement of
   a number empties the cache, and again when its transaction commits;
@@ -20,7 +19,6 @@ changes the rows behind its back, and no signal says so.
 from __future__ import annotations
 
 import time
-from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -28,11 +26,8 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .db import fetch_instance, quoted_names
 from .models import ProxyNumber
 
-# The number is unique, so LIMIT 1 takes no ORDER BY.
-_ACTIVE_SQL = "SELECT * FROM {proxy} WHERE number = %s AND active LIMIT 1"
 _MAX_ENTRIES = 10_000  # numbers the vendor sent us; a flood of unknown ones cannot grow it
 
 _entries: dict[tuple[str, str], tuple[float, ProxyNumber | None]] = {}
@@ -63,15 +58,8 @@ def _own_copy(number: ProxyNumber | None) -> ProxyNumber | None:
     return clone
 
 
-@cache
-def _active_sql(alias: str) -> str:
-    return _ACTIVE_SQL.format(**quoted_names(alias, proxy=ProxyNumber))
-
-
 def _lookup(number: str) -> ProxyNumber | None:
-    # Raw: the ORM's query building costs more than the lookup (see providers/db.py).
-    alias = connection.alias
-    return fetch_instance(ProxyNumber, _active_sql(alias), [number], alias=alias)
+    return ProxyNumber.objects.filter(number=number, active=True).first()
 
 
 def pool_cache_clear() -> None:

@@ -2,16 +2,12 @@
 
 `providers` hands each inbound event on a proxy number to the router named for the
 number's service in settings.MASKED_NUMBERS_ROUTERS. A router decides and returns what
-should happen; it never talks to a vendor. Its decision is carried out in the same
-database transaction as whatever the router wrote, so a relay is queued if and only if
-the state change that caused it is committed. A router whose routing only reads says
-so (`call_routing_writes`, `sms_routing_writes`): its calls and texts are then logged,
-with what they queue, in one statement, without a transaction.
+should happen; it never talks to a vendor. It runs inside the event's transaction
+(providers.inbound), so what it writes commits with the event's log row and the texts
+it queues, or not at all.
 """
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 from .models import ProxyNumber
 from .types import CallDecision, SmsDecision
@@ -19,13 +15,6 @@ from .types import CallDecision, SmsDecision
 
 class BaseRouter:
     """Decides what an inbound SMS or call on one of the service's numbers does."""
-
-    # Whether route_call() writes. One that only reads is not wrapped in a transaction:
-    # a call is then answered with one write, its log row (see inbound_call_receive).
-    call_routing_writes: ClassVar[bool] = True
-    # Whether route_sms() writes. One that only reads is asked before the text is
-    # logged, so the log row is written once, with its outcome (see inbound_sms_receive).
-    sms_routing_writes: ClassVar[bool] = True
 
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         raise NotImplementedError(f"{type(self).__qualname__} must implement route_sms()")

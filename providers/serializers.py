@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from .masking import person_number, request_sees_full
 from .models import ProxyNumber
-from .services import proxy_number_create
+from .pool_admin import proxy_number_create
 
 
 class PersonNumberField(serializers.CharField):

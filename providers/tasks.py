@@ -5,7 +5,7 @@ from django.tasks import task
 
 @task()
 def deliver_message(message_id: int) -> str:
-    """Background delivery of one queued outbound SMS (see services.message_deliver)."""
-    from .services import message_deliver
+    """Background delivery of one queued outbound SMS (see outbox.message_deliver)."""
+    from .outbox import message_deliver
 
     return message_deliver(message_id=message_id)

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .backends.base import BaseProvider
 from .exceptions import ProviderNotConfigured, WebhookValidationError
+from .inbound import inbound_call_receive, inbound_sms_receive
 from .registry import get_provider
-from .services import inbound_call_receive, inbound_sms_receive
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _refuse(alias: str, err: SuspiciousOperation) -> HttpResponse:
     logger.warning("%s webhook refused (%d): %s", alias, status, err)
     response = HttpResponse(f"{err}\n", status=status, content_type="text/plain; charset=utf-8")
     # Logged above; Django's own line would add the path, which carries Flowroute's token.
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
@@ -45,14 +45,10 @@ def sms_webhook(request: HttpRequest, alias: str, token: str | None = None) -> H
     provider = _provider(alias)
     if not provider.supports_inbound_sms:
         raise Http404(f"{alias} sends no inbound SMS")
-    # No transaction here: a refused request writes nothing, an accepted one is written
-    # whole, by one statement where routing only reads, in one transaction otherwise
-    # (inbound_sms_receive).
     try:
-        # Read the body first: an oversized one is refused before any parsing.
-        request.body  # noqa: B018
-        inbound = provider.parse_sms_webhook(request, token=token)
-        inbound_sms_receive(inbound=inbound)  # a replay is refused at its first write
+        request.body  # noqa: B018 - an oversized body is refused before any parsing
+        inbound = provider.parse_sms_webhook(request, token=token)  # verifies, then parses
+        inbound_sms_receive(inbound=inbound)
     except SuspiciousOperation as err:
         return _refuse(alias, err)
     return provider.sms_webhook_ack()
@@ -66,11 +62,9 @@ def voice_webhook(request: HttpRequest, alias: str) -> HttpResponse:
         raise Http404(f"{alias} sends no inbound calls")
     if request.method not in provider.call_webhook_methods:
         return HttpResponseNotAllowed(provider.call_webhook_methods)
-    # No transaction here: a call's routing mostly only reads, and its one write is a
-    # single statement (inbound_call_receive opens one for a router that writes).
     try:
-        inbound = provider.parse_call_webhook(request)
-        action = inbound_call_receive(inbound=inbound)  # a replay is refused at its write
+        inbound = provider.parse_call_webhook(request)  # verifies, then parses
+        action = inbound_call_receive(inbound=inbound)
     except SuspiciousOperation as err:
         return _refuse(alias, err)
     return provider.answer_call(action, call=inbound)

@@ -23,10 +23,6 @@ logger = logging.getLogger(__name__)
 
 
 class RidesRouter(BaseRouter):
-    # route_call() and route_sms() read the ride (and the replies sent) only.
-    call_routing_writes = False
-    sms_routing_writes = False
-
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         ride = ride_for_inbound(proxy=proxy, sender=sender)
         if ride is None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from django.db import connections
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from providers.db import quoted_names
 from providers.models import Message, ProxyNumber, Service
 from providers.phone import country_of
 from providers.registry import provider_aliases
@@ -43,64 +41,37 @@ class RideRoute:
         return self.driver_phone if sender == self.customer_phone else self.customer_phone
 
 
-# One branch per role the sender may have; PostgreSQL plans each as equalities on unique
-# indexes all the way: the person by phone, their open ride on this number by
-# `ride_open_customer_proxy` or `ride_open_driver_proxy` (the status is written into the
-# statement so that the partial indexes match), the other person by primary key. That
-# plan is right for every parameter, so the prepared statement can keep one generic plan
-# instead of being planned for each text (planning costs more than running it).
-_RIDE_BRANCH_SQL = """
-    SELECT r.{ride_id}, c.{customer_phone}, d.{driver_phone}
-    FROM {ride} r
-    JOIN {customer} c ON c.{customer_pk} = r.{ride_customer}
-    JOIN {driver} d ON d.{driver_pk} = r.{ride_driver}
-    WHERE {sender} = %s AND r.{ride_proxy} = %s
-      AND r.{ride_status} = {open} AND r.{ride_ends} > %s
+# Written as SQL, once per role, so that PostgreSQL keeps one generic plan of the
+# prepared statement (unique indexes all the way: the person by phone, their open ride
+# on this number by `ride_open_customer_proxy` / `ride_open_driver_proxy`, whose
+# condition the literal status matches) instead of planning it for every text and call.
+RIDE_FOR_INBOUND_SQL = """
+    SELECT r.id, c.phone, d.phone FROM rides_ride r
+    JOIN rides_customer c ON c.id = r.customer_id JOIN rides_driver d ON d.id = r.driver_id
+    WHERE c.phone = %(sender)s AND r.proxy_id = %(proxy)s
+      AND r.status = 'open' AND r.masking_ends_at > %(now)s
+    UNION ALL
+    SELECT r.id, c.phone, d.phone FROM rides_ride r
+    JOIN rides_customer c ON c.id = r.customer_id JOIN rides_driver d ON d.id = r.driver_id
+    WHERE d.phone = %(sender)s AND r.proxy_id = %(proxy)s
+      AND r.status = 'open' AND r.masking_ends_at > %(now)s
+    LIMIT 1
 """
-
-
-@cache
-def _ride_for_inbound_sql(alias: str) -> str:
-    """The statement's parameters are (sender, proxy, now), once per branch."""
-    names = quoted_names(
-        alias,
-        ride=Ride,
-        customer=Customer,
-        driver=Driver,
-        ride_id=(Ride, "id"),
-        ride_customer=(Ride, "customer"),
-        ride_driver=(Ride, "driver"),
-        ride_proxy=(Ride, "proxy"),
-        ride_status=(Ride, "status"),
-        ride_ends=(Ride, "masking_ends_at"),
-        customer_pk=(Customer, "id"),
-        customer_phone=(Customer, "phone"),
-        driver_pk=(Driver, "id"),
-        driver_phone=(Driver, "phone"),
-    )
-    # A constant of the code, not input: quoted as the partial indexes spell it.
-    names["open"] = f"'{RideStatus.OPEN.value}'"
-    customer, driver = (
-        _RIDE_BRANCH_SQL.format(sender=f"{table}.{names[phone]}", **names)
-        for table, phone in (("c", "customer_phone"), ("d", "driver_phone"))
-    )
-    return f"{customer} UNION ALL {driver} LIMIT 1"
 
 
 def ride_for_inbound(
     *, proxy: ProxyNumber, sender: str, now: datetime | None = None
 ) -> RideRoute | None:
-    """The open ride on this number that `sender` (E.164) belongs to, if any.
-
-    Allocation guarantees at most one per number and phone, across both roles. One
-    statement for both roles (see the SQL above). Written as SQL: it runs on every text
-    and call, and the ORM spent more CPU building it than PostgreSQL does running it.
-    """
+    """The open ride on this number that `sender` (E.164) belongs to, if any, in either
+    role. Allocation guarantees at most one per number and phone."""
     connection = connections[Ride.objects.db]
-    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    params: list[str | int | None] = [sender, proxy.pk, at] * 2
+    params = {
+        "sender": sender,
+        "proxy": proxy.pk,
+        "now": connection.ops.adapt_datetimefield_value(now or timezone.now()),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_ride_for_inbound_sql(connection.alias), params)
+        cursor.execute(RIDE_FOR_INBOUND_SQL, params)
         row = cursor.fetchone()
     return RideRoute(*row) if row else None
 

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from providers.models import Direction, ProxyNumber, Status
+from providers.outbox import message_queue, message_resend
 from providers.phone import mask
-from providers.services import message_resend, sms_queue
 
 from .conf import masking_window
 from .models import Customer, Driver, Ride, RideStatus, party_phone
@@ -249,7 +249,7 @@ def _notify(ride: Ride) -> None:
         ),
     )
     for recipient, body in texts:
-        sms_queue(
+        message_queue(
             proxy=ride.proxy,
             recipient=recipient,
             body=body,

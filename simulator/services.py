@@ -19,9 +19,9 @@ from django.utils.module_loading import import_string
 from providers.backends import console
 from providers.backends.console import ConsoleProvider
 from providers.exceptions import InvalidPhoneNumber
+from providers.inbound import inbound_call_receive, inbound_sms_receive
 from providers.models import Direction, Kind, Message, ProxyNumber
 from providers.phone import to_e164
-from providers.services import inbound_call_receive, inbound_sms_receive
 from providers.types import CallAction, CallActionKind
 from rides.models import Customer, Driver
 

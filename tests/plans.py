@@ -5,15 +5,15 @@ from __future__ import annotations
 from django.db import connection
 
 
-def generic_plan(sql: str, *, params: list[int], types: str, values: str) -> str:
+def generic_plan(sql: str, *, params: dict[str, int], types: str, values: str) -> str:
     """EXPLAIN of `sql` under the generic plan PostgreSQL may keep for a prepared
     statement (made once, without the parameters' values).
 
-    `params` numbers each `%s` in order (1-based; a parameter may repeat), `types` are
-    the parameters' types and `values` the arguments to explain it with, as SQL.
+    `params` numbers each `%(name)s` (1-based), `types` are the parameters' types and
+    `values` the arguments to explain it with, as SQL.
     """
-    for n in params:
-        sql = sql.replace("%s", f"${n}", 1)
+    for name, n in params.items():
+        sql = sql.replace(f"%({name})s", f"${n}")
     with connection.cursor() as cursor:
         cursor.execute("SET plan_cache_mode = force_generic_plan")
         try:

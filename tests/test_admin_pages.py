@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def demo_objects_where_demo_data_has_none(settings) -> None:
     """The seed has numbers, people, a ride and its texts; the rest is made here."""
     call_command("seed_demo", stdout=StringIO())
-    settings.TASKS = {"default": {"BACKEND": "providers.task_backend.DeliveryTaskBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     deliver_message.enqueue(Message.objects.first().pk)
     Group.objects.create(name="Dispatch")
     Token.objects.create(user=admin_user())

@@ -91,7 +91,7 @@ def test_a_laptop_without_configuration_gets_sqlite_debug_and_the_console_provid
     assert conf["debug"] is True
     assert conf["database"] == "django.db.backends.sqlite3"
     assert list(conf["providers"]) == ["console"]
-    assert conf["tasks"]["default"]["BACKEND"] == "providers.task_backend.DeliveryTaskBackend"
+    assert conf["tasks"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
 
 def test_vendors_are_configured_only_when_their_credentials_are_set():

@@ -7,9 +7,9 @@ from conversations import replies
 from conversations.models import Conversation, EndReason, State
 from conversations.services import conversation_sms_receive
 from providers.backends.console import inbound_sms
+from providers.inbound import inbound_sms_receive
 from providers.models import Message
 from providers.phone import mask
-from providers.services import inbound_sms_receive
 from tests.factories import conversation, conversations_number
 from tests.factories import conversations_person as person
 

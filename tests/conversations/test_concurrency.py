@@ -17,8 +17,8 @@ from django.test import override_settings
 
 from conversations.models import Conversation, JoinFailure, Participant, State
 from providers.backends.console import inbound_sms
+from providers.inbound import inbound_sms_receive
 from providers.models import Direction, Message
-from providers.services import inbound_sms_receive
 from tests.factories import conversation, conversations_number
 from tests.factories import conversations_person as person
 

@@ -21,8 +21,8 @@ from conversations.services import (
     conversation_start,
 )
 from providers.backends.console import inbound_sms
+from providers.inbound import inbound_sms_receive
 from providers.models import Direction, Message, Status
-from providers.services import inbound_sms_receive
 from providers.types import CallActionKind
 from tests.factories import conversation, conversations_number
 from tests.factories import conversations_person as person

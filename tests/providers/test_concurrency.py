@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections
 
+from providers.inbound import inbound_sms_receive
 from providers.models import Direction, Message, Status
-from providers.services import inbound_sms_receive, message_deliver
+from providers.outbox import message_deliver
 from providers.types import InboundSms
 from tests.factories import proxy_number
 from tests.providers.logs import outbound_row

@@ -16,8 +16,8 @@ import pytest
 from django.db import transaction
 
 from providers.models import Direction, Kind, Message, Status
+from providers.outbox import message_queue
 from providers.registry import get_provider
-from providers.services import sms_queue
 from tests.factories import proxy_number
 from tests.providers.routers import PARTNER
 from tests.providers.vendors import (
@@ -274,7 +274,7 @@ def test_send_is_delivered_and_logged_with_the_vendor_id(
     vendor.accept_send(mocked_responses)
 
     with django_capture_on_commit_callbacks(execute=True):
-        message = sms_queue(proxy=proxy, recipient=PERSON, body="see you at 5")
+        message = message_queue(proxy=proxy, recipient=PERSON, body="see you at 5")
 
     message.refresh_from_db()
     assert message.status == Status.SENT
@@ -291,7 +291,7 @@ def test_a_send_carries_the_message_id_where_the_vendor_takes_a_reference(
     vendor.accept_send(mocked_responses)
 
     with django_capture_on_commit_callbacks(execute=True):
-        message = sms_queue(proxy=proxy, recipient=PERSON, body="see you at 5")
+        message = message_queue(proxy=proxy, recipient=PERSON, body="see you at 5")
 
     [call] = mocked_responses.calls
     expected = str(message.pk) if get_provider(vendor.alias).capabilities.send_reference else None
@@ -366,7 +366,7 @@ def test_inbound_call_is_transferred_masked_or_the_url_does_not_exist(vendor, pr
 
 def test_nothing_is_sent_when_the_deciding_transaction_rolls_back(vendor, proxy, mocked_responses):
     with pytest.raises(RuntimeError), transaction.atomic():
-        sms_queue(proxy=proxy, recipient=PERSON, body="never")
+        message_queue(proxy=proxy, recipient=PERSON, body="never")
         raise RuntimeError("the router's write failed")
 
     assert not Message.objects.exists()

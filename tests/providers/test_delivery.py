@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from providers.models import Message, SeenSignature, Status
-from providers.services import message_deliver, outbox_sweep, sms_queue
+from providers.models import Message, Status
+from providers.outbox import message_deliver, message_queue, outbox_sweep
 from tests.providers.logs import outbound_row
 from tests.providers.vendors import (
     FLOWROUTE_MESSAGES_URL,
@@ -30,7 +30,7 @@ def queue(django_capture_on_commit_callbacks):
 
     def _queue(proxy, body: str = "hello") -> Message:
         with django_capture_on_commit_callbacks(execute=True):
-            message = sms_queue(proxy=proxy, recipient="+14155550199", body=body)
+            message = message_queue(proxy=proxy, recipient="+14155550199", body=body)
         message.refresh_from_db()
         return message
 
@@ -171,7 +171,7 @@ def test_a_message_is_sent_once_however_often_it_is_enqueued(mocked_responses, q
 
 
 def test_a_just_queued_message_is_not_swept_before_its_own_task_runs(mb_proxy):
-    sms_queue(proxy=mb_proxy, recipient="+14155550199", body="hi")
+    message_queue(proxy=mb_proxy, recipient="+14155550199", body="hi")
 
     assert outbox_sweep() == 0
 
@@ -189,20 +189,14 @@ def test_message_for_a_provider_no_longer_configured_waits_and_is_retried(
     assert "not configured" in message.last_error
 
 
-def test_sweep_command_delivers_due_messages_and_forgets_old_signature_ids(
-    mocked_responses, mb_proxy
-):
+def test_sweep_command_delivers_a_message_whose_lease_lapsed(mocked_responses, mb_proxy):
     messagebird_accepts(mocked_responses)
     message = in_flight(mb_proxy, lease_left=timedelta(minutes=-5))
-    old = SeenSignature.objects.create(jti="old", seen_at=later(hours=-25))
-    recent = SeenSignature.objects.create(jti="recent", seen_at=later(hours=-1))
 
     call_command("outbox_sweep")
 
     message.refresh_from_db()
     assert message.status == Status.SENT
-    assert list(SeenSignature.objects.values_list("jti", flat=True)) == [recent.jti]
-    assert not SeenSignature.objects.filter(pk=old.pk).exists()
 
 
 def test_a_queued_message_whose_task_was_lost_is_sent_by_the_sweep(mocked_responses, mb_proxy):

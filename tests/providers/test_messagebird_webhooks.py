@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import jwt
 import pytest
 
-from providers.models import Direction, Kind, Message, SeenSignature, Status
+from providers.models import Direction, Kind, Message, Status
 from tests.factories import proxy_number
 from tests.providers.routers import PARTNER, SAY_TEXT
 from tests.providers.vendors import fixture_bytes, set_provider_options
@@ -236,7 +236,7 @@ def test_replayed_signature_is_refused(client, mb_proxy):
 
     assert response.status_code == 403
     assert "replay" in response.content.decode()
-    assert SeenSignature.objects.filter(jti="jti-1").count() == 1
+    assert Message.objects.filter(nonce="jti-1").count() == 1
 
 
 def _signed_claims(**overrides) -> str:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def database_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "providers.task_backend.DeliveryTaskBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def test_webhook_answers_without_calling_the_vendor_and_a_worker_delivers_the_reply(
@@ -53,14 +53,14 @@ def test_the_sweep_deletes_finished_delivery_tasks_after_a_day_and_keeps_the_res
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from providers.services import delivery_tasks_prune, sms_queue
+    from providers.outbox import delivery_tasks_prune, message_queue
 
     flowroute_accepts(mocked_responses)
     proxy = proxy_number(number="+12065550150", provider="flowroute", voice=False)
     for _ in range(3):
-        sms_queue(proxy=proxy, recipient="+14155550123", body="hi")
+        message_queue(proxy=proxy, recipient="+14155550123", body="hi")
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
-    waiting = sms_queue(proxy=proxy, recipient="+14155550123", body="not sent yet")
+    waiting = message_queue(proxy=proxy, recipient="+14155550123", body="not sent yet")
     finished = list(DBTaskResult.objects.finished().order_by("finished_at"))
     assert len(finished) == 3
     # One finished two days ago, one an hour ago, one just now.
@@ -86,7 +86,7 @@ def test_the_sweep_deletes_finished_delivery_tasks_after_a_day_and_keeps_the_res
 
 
 def test_pruning_does_nothing_without_database_tasks():
-    from providers.services import delivery_tasks_prune
+    from providers.outbox import delivery_tasks_prune
 
     assert delivery_tasks_prune() == 0
 
@@ -115,11 +115,11 @@ def test_the_worker_skips_the_health_check_and_survives_a_connection_the_server_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from providers.services import sms_queue
+    from providers.outbox import message_queue
 
     flowroute_accepts(mocked_responses)
     proxy = proxy_number(number="+12065550150", provider="flowroute", voice=False)
-    message = sms_queue(proxy=proxy, recipient="+14155550123", body="hi")
+    message = message_queue(proxy=proxy, recipient="+14155550123", body="hi")
     # A persistent connection, as in production (the test settings close it each time).
     connection.close()
     connection.settings_dict["CONN_MAX_AGE"] = 600
@@ -159,12 +159,12 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from providers.services import sms_queue
+    from providers.outbox import message_queue
 
     flowroute_accepts(mocked_responses)
     proxy = proxy_number(number="+12065550150", provider="flowroute", voice=False)
     for n in range(4):
-        sms_queue(proxy=proxy, recipient="+14155550123", body=f"text {n}")
+        message_queue(proxy=proxy, recipient="+14155550123", body=f"text {n}")
     oldest, urgent, elsewhere, later = DBTaskResult.objects.order_by("enqueued_at", "pk")
     DBTaskResult.objects.filter(pk=urgent.pk).update(priority=10)
     DBTaskResult.objects.filter(pk=elsewhere.pk).update(queue_name="other")
@@ -217,7 +217,7 @@ def test_the_delivery_worker_claims_tasks_in_the_librarys_order_in_one_statement
 
 
 def _worker(**options):
-    from providers.management.commands.delivery_worker import ResilientWorker
+    from providers.worker import ResilientWorker
 
     defaults = {
         "queue_names": ["default"],
@@ -234,13 +234,13 @@ def _worker(**options):
 
 def _queued_texts(count: int) -> list[Message]:
     from providers.models import ProxyNumber
-    from providers.services import sms_queue
+    from providers.outbox import message_queue
 
     proxy = ProxyNumber.objects.filter(number="+12065550150").first() or proxy_number(
         number="+12065550150", provider="flowroute", voice=False
     )
     return [
-        sms_queue(proxy=proxy, recipient="+14155550123", body=f"text {n}") for n in range(count)
+        message_queue(proxy=proxy, recipient="+14155550123", body=f"text {n}") for n in range(count)
     ]
 
 
@@ -249,7 +249,7 @@ def _sent_body(call) -> str:
 
 
 def _task_statements(captured) -> list[str]:
-    """The worker's statements on the task table, as 'claim', 'successes' or 'release'."""
+    """The worker's statements on the task table, as 'claim', 'success' or 'release'."""
     kinds = []
     for query in captured.captured_queries:
         sql = query["sql"]
@@ -257,9 +257,9 @@ def _task_statements(captured) -> list[str]:
             continue
         if "SKIP LOCKED" in sql:
             kinds.append("claim")
-        elif "'SUCCESSFUL'" in sql:
-            kinds.append("successes")
-        elif "'READY'" in sql:
+        elif '"finished_at" = ' in sql:
+            kinds.append("success")
+        elif '"started_at" = NULL' in sql:
             kinds.append("release")
         else:
             kinds.append(sql)
@@ -267,7 +267,7 @@ def _task_statements(captured) -> list[str]:
 
 
 @requires_postgres
-def test_the_worker_claims_several_tasks_at_once_and_records_their_successes_together(
+def test_the_worker_claims_several_tasks_at_once_and_runs_them_in_the_librarys_order(
     mocked_responses, database_tasks
 ):
     from django.db import connection
@@ -284,7 +284,13 @@ def test_the_worker_claims_several_tasks_at_once_and_records_their_successes_tog
         _worker(claim_at_once=3).run()
 
     # Three, then the last two, then none: the queue is empty.
-    assert _task_statements(captured) == ["claim", "successes", "claim", "successes", "claim"]
+    assert _task_statements(captured) == [
+        "claim",
+        *["success"] * 3,
+        "claim",
+        *["success"] * 2,
+        "claim",
+    ]
     sent_bodies = [_sent_body(call) for call in mocked_responses.calls]
     assert sent_bodies[0] == "text 4"
     assert sorted(sent_bodies) == sorted(text.body for text in texts)
@@ -329,7 +335,7 @@ def test_a_stop_during_a_claim_finishes_the_task_under_way_and_puts_the_rest_bac
     with CaptureQueriesContext(connection) as captured:
         worker.run()
 
-    assert _task_statements(captured) == ["claim", "successes", "release"]
+    assert _task_statements(captured) == ["claim", "success", "release"]
     assert len(mocked_responses.calls) == 1
     statuses = sorted(Message.objects.filter(pk__in=[t.pk for t in texts]).values_list("status"))
     assert statuses == [(Status.QUEUED,), (Status.QUEUED,), (Status.SENT,)]

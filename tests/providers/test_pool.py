@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from providers import pool
 from providers.models import ProxyNumber
 from providers.pool import active_proxy
-from providers.services import proxy_number_retire
+from providers.pool_admin import proxy_number_retire
 from tests.factories import proxy_number
 
 pytestmark = pytest.mark.django_db

@@ -147,14 +147,14 @@ def test_a_timeout_is_transient(mocked_responses):
 def test_a_refusal_is_logged_with_its_code_and_without_the_number(
     mocked_responses, caplog, django_capture_on_commit_callbacks, tw_proxy
 ):
-    from providers.services import sms_queue
+    from providers.outbox import message_queue
 
     mocked_responses.post(
         TWILIO_MESSAGES_URL, json=fixture_json("twilio/sms_send_error_21610.json"), status=400
     )
 
     with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
-        message = sms_queue(proxy=tw_proxy, recipient="+14155550123", body="hello")
+        message = message_queue(proxy=tw_proxy, recipient="+14155550123", body="hello")
 
     message.refresh_from_db()
     assert message.status == Status.FAILED

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from providers.models import Direction, Message, Status
-from providers.services import message_deliver, outbox_sweep, sms_queue
+from providers.outbox import message_deliver, message_queue, outbox_sweep
 
 from .conftest import MESSAGEBIRD_API
 from .vendor import FAULTS, Ledger, messagebird_request_params
@@ -75,7 +75,7 @@ def test_every_message_is_delivered_once_whatever_the_vendor_does(mb_proxy, sche
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         _vendor(rsps, ledger, deque(schedule))
         messages = [
-            sms_queue(proxy=mb_proxy, recipient=f"+1206555300{i}", body=f"body {i}")
+            message_queue(proxy=mb_proxy, recipient=f"+1206555300{i}", body=f"body {i}")
             for i in range(count)
         ]
         for message in messages:
@@ -92,7 +92,7 @@ def test_a_429_waits_at_least_retry_after(mb_proxy):
     ledger = Ledger()
     with responses.RequestsMock() as rsps:
         _vendor(rsps, ledger, deque(["429"]))
-        message = sms_queue(proxy=mb_proxy, recipient="+12065553000", body="later")
+        message = message_queue(proxy=mb_proxy, recipient="+12065553000", body="later")
         before = timezone.now()
         assert message_deliver(message_id=message.pk) == Status.QUEUED
     message.refresh_from_db()
@@ -110,7 +110,7 @@ def test_a_refusal_fails_the_message_and_it_is_not_sent_again(mb_proxy):
             status=422,
             json={"errors": [{"code": 9, "description": "no (correct) recipients found"}]},
         )
-        message = sms_queue(proxy=mb_proxy, recipient="+12065553000", body="nope")
+        message = message_queue(proxy=mb_proxy, recipient="+12065553000", body="nope")
         assert message_deliver(message_id=message.pk) == Status.FAILED
         assert outbox_sweep(now=timezone.now() + timedelta(days=1)) == 0
         assert len(rsps.calls) == 1
@@ -119,7 +119,7 @@ def test_a_refusal_fails_the_message_and_it_is_not_sent_again(mb_proxy):
 @pytest.mark.django_db
 def test_a_message_whose_worker_died_mid_send_is_sent_after_the_lease(mb_proxy, settings):
     ledger = Ledger()
-    message = sms_queue(proxy=mb_proxy, recipient="+12065553000", body="lost worker")
+    message = message_queue(proxy=mb_proxy, recipient="+12065553000", body="lost worker")
     # The worker claimed it, then died: the row is left in `sending` with a lease.
     lease = settings.MASKED_NUMBERS_DELIVERY["SENDING_LEASE_SECONDS"]
     Message.objects.filter(pk=message.pk).update(

@@ -16,7 +16,7 @@ import responses
 from django.conf import settings as django_settings
 
 from providers.models import Message
-from providers.services import message_deliver, sms_queue
+from providers.outbox import message_deliver, message_queue
 from tests.signing import FLOWROUTE_WEBHOOK_TOKEN, MESSAGEBIRD_SIGNING_KEY, messagebird_signature
 
 from .conftest import MESSAGEBIRD_API
@@ -120,18 +120,24 @@ def test_no_number_body_or_secret_is_logged_at_info(
         f"{MESSAGEBIRD_API}/messages",
         body=requests.ConnectionError(f"refused {PARTNER}"),
     )
-    message_deliver(message_id=sms_queue(proxy=mb_proxy, recipient=PARTNER, body=SECRET_TEXT).pk)
+    message_deliver(
+        message_id=message_queue(proxy=mb_proxy, recipient=PARTNER, body=SECRET_TEXT).pk
+    )
     mocked_responses.add(
         responses.POST,
         f"{FLOWROUTE_API}/messages",
         status=400,
         json={"errors": [{"detail": f"invalid to number {PARTNER[1:]}: {SECRET_TEXT}"}]},
     )
-    message_deliver(message_id=sms_queue(proxy=fr_proxy, recipient=PARTNER, body=SECRET_TEXT).pk)
+    message_deliver(
+        message_id=message_queue(proxy=fr_proxy, recipient=PARTNER, body=SECRET_TEXT).pk
+    )
     mocked_responses.replace(
         responses.POST, f"{MESSAGEBIRD_API}/messages", body=f"<html>{PARTNER}</html>", status=200
     )
-    message_deliver(message_id=sms_queue(proxy=mb_proxy, recipient=PARTNER, body=SECRET_TEXT).pk)
+    message_deliver(
+        message_id=message_queue(proxy=mb_proxy, recipient=PARTNER, body=SECRET_TEXT).pk
+    )
 
     secrets = [
         *_numbers(SENDER, PARTNER, STRANGER),

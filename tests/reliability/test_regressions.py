@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import InterfaceError, OperationalError
 
-from providers.models import Message, SeenSignature
+from providers.models import Message
 from tests.signing import messagebird_signature
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,6 @@ def _signed_post(client, body: bytes, content_type: str, *, jti: str | None = No
 def test_a_refused_webhook_does_not_use_up_its_signature(client, pairs, mb_proxy):
     response = _signed_post(client, b"payload=hi", "application/x-www-form-urlencoded", jti="j1")
     assert response.status_code == 400
-    assert not SeenSignature.objects.exists()
     assert not Message.objects.exists()
 
 
@@ -35,7 +34,7 @@ def test_multipart_without_boundary_is_a_bad_request_that_writes_nothing(client,
     response = _signed_post(client, b"--x\r\n", "multipart/form-data")
     assert response.status_code == 400
     assert b"not a valid form" in response.content
-    assert not SeenSignature.objects.exists()
+    assert not Message.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -80,7 +79,7 @@ def test_call_flow_xml_drops_characters_xml_forbids():
 
 def test_the_default_retry_budget_outlasts_a_long_vendor_outage(settings):
     from maskednumbers import settings as defaults
-    from providers.services import backoff_seconds
+    from providers.outbox import backoff_seconds
 
     settings.MASKED_NUMBERS_DELIVERY = defaults.MASKED_NUMBERS_DELIVERY
     attempts = defaults.MASKED_NUMBERS_DELIVERY["MAX_ATTEMPTS"]
@@ -111,7 +110,7 @@ def test_the_flowroute_token_in_a_refused_path_is_not_logged(client, caplog, fr_
 def test_a_vendor_refusal_is_stored_for_staff_but_not_logged(caplog, fr_proxy, mocked_responses):
     import logging
 
-    from providers.services import message_deliver, sms_queue
+    from providers.outbox import message_deliver, message_queue
 
     mocked_responses.add(
         "POST",
@@ -120,7 +119,7 @@ def test_a_vendor_refusal_is_stored_for_staff_but_not_logged(caplog, fr_proxy, m
         json={"errors": [{"detail": "bad to 12065553000"}]},
     )
     caplog.set_level(logging.INFO)
-    message = sms_queue(proxy=fr_proxy, recipient="+12065553000", body="x")
+    message = message_queue(proxy=fr_proxy, recipient="+12065553000", body="x")
     assert message_deliver(message_id=message.pk) == "failed"
     message.refresh_from_db()
     assert "bad to 12065553000" in message.last_error
@@ -164,7 +163,7 @@ def test_the_sweep_loop_outlives_a_database_error(monkeypatch, capsys):
     ids=["operational", "interface"],
 )
 def test_the_delivery_worker_outlives_a_database_error(monkeypatch, error):
-    from providers.management.commands.delivery_worker import ResilientWorker
+    from providers.worker import ResilientWorker
 
     runs = []
 

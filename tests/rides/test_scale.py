@@ -102,14 +102,14 @@ def test_the_ride_lookup_has_one_plan_right_for_every_text():
     """The webhook's ride lookup is a prepared statement: PostgreSQL may run it with a
     generic plan, made once without the parameters' values. That plan must still go
     from the sender's phone through unique indexes, never walk the open rides."""
-    from rides.selectors import _ride_for_inbound_sql
+    from rides.selectors import RIDE_FOR_INBOUND_SQL
     from tests.plans import generic_plan
 
     pool = [factories.proxy_number() for _ in range(40)]
     fill_history([p.pk for p in pool])
     plan = generic_plan(
-        _ride_for_inbound_sql(connection.alias),
-        params=[1, 2, 3, 1, 2, 3],  # (sender, proxy, now), once per role
+        RIDE_FOR_INBOUND_SQL,
+        params={"sender": 1, "proxy": 2, "now": 3},
         types="text, bigint, timestamptz",
         values=f"'+14150000042', {pool[0].pk:d}, now()",
     )

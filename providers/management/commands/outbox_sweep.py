@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from providers.services import delivery_tasks_prune, outbox_sweep, seen_signatures_prune
+from providers.outbox import delivery_tasks_prune, outbox_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Re-enqueue outbound messages the task queue lost (worker killed mid-send, "
-        "retries due), and forget old signature ids and finished delivery tasks. "
+        "retries due), and delete finished delivery tasks. "
         "Run with --loop beside the delivery_worker processes."
     )
 
@@ -26,7 +26,6 @@ class Command(BaseCommand):
         while True:
             try:
                 count = outbox_sweep()
-                seen_signatures_prune()
                 delivery_tasks_prune()
             except DatabaseError:
                 if not loop:

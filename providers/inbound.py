@@ -1,0 +1,175 @@
+"""Inbound events: each is logged, routed and what it sends queued, in one transaction.
+
+The vendor backend has verified and parsed the request into an event (`InboundSms`,
+`InboundCall`). `inbound_receive` looks up the handler for the event's type in
+`HANDLERS`: the handler asks the number's router and returns the event's log row and
+what to send. The log row is then the transaction's first write of its own: a vendor
+id seen before (a redelivery) is acknowledged and a signature id seen before (a
+replay) refused, with everything the router wrote rolled back. A new kind of event (a
+delivery receipt, an opt-out keyword) is a handler here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from .exceptions import WebhookValidationError
+from .models import Direction, Kind, Message, ProxyNumber, Status
+from .outbox import message_queue
+from .phone import mask
+from .pool import active_proxy
+from .registry import get_router
+from .types import CallAction, CallActionKind, InboundCall, InboundSms, OutboundSms
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_NUMBER_SAY = "Sorry, this number is not in service."
+
+InboundEvent = InboundSms | InboundCall
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """The event's log row (the first one, for a redelivery), and a call's answer."""
+
+    message: Message
+    duplicate: bool = False
+    action: CallAction | None = None
+
+
+@dataclass
+class Handled:
+    """What a handler decided: the event's log row (not yet written), the texts to
+    send from its number in reply, and the answer a call gets."""
+
+    log: Message
+    send: Sequence[OutboundSms] = ()
+    action: CallAction | None = None
+
+
+def _inbound_row(event: InboundEvent, proxy: ProxyNumber | None, **fields: Any) -> Message:
+    return Message(
+        direction=Direction.INBOUND,
+        provider=event.provider,
+        vendor_id=event.vendor_id,
+        proxy=proxy,
+        recipient=event.recipient,
+        nonce=event.nonce[:255],
+        **fields,
+    )
+
+
+def sms_handle(event: InboundSms) -> Handled:
+    """A text: the number's router decides what it sends, and to whom."""
+    proxy = active_proxy(event.recipient)
+    log = _inbound_row(event, proxy, kind=Kind.SMS, sender=event.sender, body=event.text)
+    if proxy is None or not proxy.sms:
+        log.status = Status.UNROUTED
+        log.outcome = "not_in_pool" if proxy is None else "sms_off"
+        return Handled(log=log)
+    router = get_router(proxy.service)
+    decision = router.route_sms(proxy=proxy, sender=event.sender, text=event.text)
+    log.status, log.session, log.outcome = Status.RECEIVED, decision.session, decision.outcome
+    return Handled(log=log, send=decision.messages)
+
+
+def call_handle(event: InboundCall) -> Handled:
+    """A call: the number's router decides whom it is transferred to, or what it hears."""
+    proxy = active_proxy(event.recipient)
+    if proxy is None or not proxy.voice:
+        action, session = CallAction.say(UNKNOWN_NUMBER_SAY), ""
+        outcome, status = ("not_in_pool" if proxy is None else "voice_off"), Status.UNROUTED
+    else:
+        decision = get_router(proxy.service).route_call(proxy=proxy, caller=event.caller)
+        action, session, outcome = decision.action, decision.session, decision.outcome
+        status = Status.ANSWERED
+    transfer = action.kind == CallActionKind.TRANSFER
+    log = _inbound_row(
+        event,
+        proxy,
+        kind=Kind.CALL,
+        sender=event.caller,
+        body="" if transfer else action.text,
+        status=Status.TRANSFERRED if transfer else status,
+        session=session,
+        outcome=outcome,
+    )
+    return Handled(log=log, action=action)
+
+
+HANDLERS: dict[type, Callable[[Any], Handled]] = {
+    InboundSms: sms_handle,
+    InboundCall: call_handle,
+}
+
+
+def inbound_receive(*, event: InboundEvent) -> InboundResult:
+    """Log one inbound event, let its number's router decide, queue what it sends: all
+    of it in one transaction, or none. A replay raises WebhookValidationError."""
+    handle = HANDLERS[type(event)]
+    with transaction.atomic():
+        handled = handle(event)
+        try:
+            handled.log.insert()
+        except IntegrityError:
+            # Seen before: roll back what the router wrote, and say why below.
+            transaction.set_rollback(True)
+            seen = True
+        else:
+            seen = False
+            for outbound in handled.send:
+                assert handled.log.proxy is not None  # noqa: S101 - only a routed event sends
+                message_queue(
+                    proxy=handled.log.proxy,
+                    recipient=outbound.recipient,
+                    body=outbound.body,
+                    session=handled.log.session,
+                    outcome=handled.log.outcome,
+                    in_reply_to=handled.log,
+                )
+    if seen:
+        return _seen_before(handled)
+    log = handled.log
+    logger.log(
+        logging.WARNING if log.status == Status.UNROUTED else logging.INFO,
+        "%s %s on %s from %s: %s, %d to send",
+        log.get_kind_display(),
+        log.pk,
+        mask(log.recipient),
+        mask(log.sender),
+        log.outcome or "-",
+        len(handled.send),
+    )
+    return InboundResult(message=log, action=handled.action)
+
+
+def _seen_before(handled: Handled) -> InboundResult:
+    """The event's log row could not be written: a replay (refused) or a redelivery."""
+    log = handled.log
+    if log.nonce and Message.objects.filter(nonce=log.nonce).exists():
+        raise WebhookValidationError("signature was already used (replay)")
+    first = Message.objects.filter(
+        provider=log.provider, direction=Direction.INBOUND, kind=log.kind, vendor_id=log.vendor_id
+    ).first()
+    if first is None:
+        raise IntegrityError(f"inbound {log.kind} {log.vendor_id!r} could not be logged")
+    logger.info("duplicate %s %s %s ignored", log.provider, log.kind, log.vendor_id)
+    # The vendor asking again for the same call gets the same answer, logged once.
+    return InboundResult(message=first, duplicate=True, action=handled.action)
+
+
+def inbound_sms_receive(*, inbound: InboundSms) -> InboundResult:
+    """Receive a text (see inbound_receive)."""
+    return inbound_receive(event=inbound)
+
+
+def inbound_call_receive(*, inbound: InboundCall) -> CallAction:
+    """Receive a call (see inbound_receive); returns what the vendor should do with it."""
+    action = inbound_receive(event=inbound).action
+    assert action is not None  # noqa: S101 - every call handler answers
+    return action
