@@ -31,7 +31,7 @@ class ProxyNumberForm(forms.ModelForm):
         aliases = provider_aliases()
         if self.instance.provider and self.instance.provider not in aliases:
             aliases.append(self.instance.provider)  # a number of a vendor no longer set up
-        self.fields["provider"].choices = [(alias, alias) for alias in aliases]
+        self.fields["provider"].choices = [(alias, alias) for alias in aliases]  # type: ignore[attr-defined]
         self.fields["provider"].help_text = ProxyNumber._meta.get_field("provider").help_text
 
     def clean(self) -> dict:
@@ -124,7 +124,7 @@ def session_admin_url(message: Message) -> str | None:
     """The admin page of a message's ride or conversation: sessions are named
     `<model>:<id>` by the service app that owns the proxy number."""
     model, _, pk = message.session.partition(":")
-    if not (message.proxy_id and pk.isdigit()):
+    if message.proxy is None or not pk.isdigit():
         return None
     try:
         return reverse(f"admin:{message.proxy.service}_{model}_change", args=[pk])
@@ -134,7 +134,7 @@ def session_admin_url(message: Message) -> str | None:
 
 def party_number(message: Message, number: str) -> str:
     """Pool numbers in full; a person's number as the viewer may see it."""
-    if message.proxy_id and number == message.proxy.number:
+    if message.proxy is not None and number == message.proxy.number:
         return number
     return shown_number(message, number)
 
@@ -177,7 +177,7 @@ class MessageAdmin(StaffAdmin):
         "sent_at",
         "updated_at",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     empty_help = (
         "No messages yet: every text and call to or from a pool number is listed here. "
         "In development, send some from the phone simulator."
@@ -193,7 +193,7 @@ class MessageAdmin(StaffAdmin):
 
     @admin.display(description="pool number", ordering="proxy__number")
     def pool_number(self, obj: Message) -> str:
-        return obj.proxy.number if obj.proxy_id else "-"
+        return obj.proxy.number if obj.proxy is not None else "-"
 
     @admin.display(description="from")
     def shown_from(self, obj: Message) -> str:

@@ -106,7 +106,7 @@ def confirmed(*, question: str, button: str) -> Callable:
                 button=button,
             )
 
-        ask_first.confirmation = {"question": question, "button": button}
+        ask_first.confirmation = {"question": question, "button": button}  # type: ignore[attr-defined]
         return ask_first
 
     return wrap
@@ -137,7 +137,12 @@ def confirmation_page(
     return TemplateResponse(request, "admin/confirm_action.html", context)
 
 
-class ObjectActionsMixin:
+def _confirmation(action: Any) -> dict[str, str]:
+    """The question and button `confirmed` gave an admin action."""
+    return action.func.confirmation
+
+
+class ObjectActionsMixin(admin.ModelAdmin):
     """Buttons on an object's page for some of its admin actions (`object_actions`);
     each leads to the action's confirmation page for that one object."""
 
@@ -156,7 +161,7 @@ class ObjectActionsMixin:
             *super().get_urls(),
         ]
 
-    def object_action_applies(self, obj: Model, action: str) -> bool:
+    def object_action_applies(self, obj: Any, action: str) -> bool:
         """Whether the page of `obj` offers `action` (e.g. not to end what has ended)."""
         return True
 
@@ -168,8 +173,9 @@ class ObjectActionsMixin:
         if obj is None:
             raise Http404(f"No {self.model._meta.verbose_name} with id {object_id[:20]!r}.")
         queryset = self.get_queryset(request).filter(pk=obj.pk)
-        func = actions[action].func
-        return confirmation_page(self, request, queryset, action=action, **func.confirmation)
+        return confirmation_page(
+            self, request, queryset, action=action, **_confirmation(actions[action])
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         actions = self.get_actions(request)
@@ -177,7 +183,7 @@ class ObjectActionsMixin:
         opts = self.model._meta
         buttons = [
             {
-                "label": actions[name].func.confirmation["button"],
+                "label": _confirmation(actions[name])["button"],
                 "url": reverse(
                     f"admin:{opts.app_label}_{opts.model_name}_object_action",
                     args=[obj.pk, name],

@@ -3,6 +3,7 @@ texts masked unless the user holds the `providers.view_full_numbers` permission.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .phone import mask
@@ -26,7 +27,7 @@ def message_text(body: str, *, full: bool) -> str:
     return body if full or not body else HIDDEN_TEXT
 
 
-def request_sees_full(context: dict) -> bool:
+def request_sees_full(context: Mapping[str, Any]) -> bool:
     """For serializers: whether the request's user may see full numbers (no request: no)."""
     request = context.get("request")
     return sees_full_numbers(getattr(request, "user", None))

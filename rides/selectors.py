@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connections
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
@@ -65,7 +66,7 @@ def ride_for_inbound(
     """The open ride on this number that `sender` (E.164) belongs to, if any, in either
     role. Allocation guarantees at most one per number and phone."""
     connection = connections[Ride.objects.db]
-    params = {
+    params: dict[str, Any] = {
         "sender": sender,
         "proxy": proxy.pk,
         "now": connection.ops.adapt_datetimefield_value(now or timezone.now()),

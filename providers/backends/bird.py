@@ -64,6 +64,8 @@ class RequestsTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         timeout = request.extensions.get("timeout", {})
+        if self.session is None:
+            raise RuntimeError("the transport's session is set when the client is made")
         try:
             response = self.session.request(
                 request.method,
@@ -115,11 +117,11 @@ class BirdProvider(BaseProvider):
             default_headers={"Bird-Enrichment": "0"},
             http_client=httpx.Client(transport=transport),
         )
-        transport.session = vendor_session(self.client.base_url)
+        transport.session = vendor_session(str(self.client.base_url))
 
     # --- sending -------------------------------------------------------------------
     def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
-        options = {"idempotency_key": reference} if reference else None
+        options: Any = {"idempotency_key": reference} if reference else None
         try:
             message = self.client.sms.send(
                 to=recipient, from_=sender, text=body, category=self.sms_category, options=options

@@ -79,7 +79,7 @@ class TwilioTransport(HttpClient):
         self,
         method: str,
         url: str,
-        params: dict[str, object] | None = None,
+        params: Any = None,
         data: dict[str, object] | None = None,
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
@@ -166,7 +166,8 @@ class TwilioProvider(BaseProvider):
             raise MalformedWebhook("body is not a valid form") from err
         if not valid:
             raise WebhookValidationError("invalid X-Twilio-Signature")
-        return {**request.GET.dict(), **(fields.dict() if fields else {})}
+        posted = request.POST.dict() if request.method == "POST" else {}
+        return {**request.GET.dict(), **posted}
 
     # --- inbound SMS ------------------------------------------------------------------
     def parse_sms_webhook(self, request: HttpRequest, *, token: str | None = None) -> InboundSms:

@@ -29,6 +29,12 @@ class Command(db_worker.Command):
             help="ready tasks claimed in one statement (PostgreSQL; default %(default)s)",
         )
 
+    def configure_logging(self, verbosity: int) -> None:
+        # At the default verbosity LOGGING's levels hold: a delivery logs its one line,
+        # not the library's two task lines besides; -v 0 and -v 2 keep their meaning.
+        if verbosity != 1:
+            super().configure_logging(verbosity)
+
     def handle(
         self,
         *,
