@@ -225,7 +225,9 @@ class Service:
             **{
                 k: v
                 for k, v in os.environ.items()
-                if not k.startswith(("DJANGO_", "MESSAGEBIRD_", "FLOWROUTE_", "MASKED_NUMBERS_"))
+                if not k.startswith(
+                    ("DJANGO_", "MESSAGEBIRD_", "FLOWROUTE_", "TWILIO_", "BIRD_", "MASKED_NUMBERS_")
+                )
             },  # noqa: E501
             "DJANGO_SETTINGS_MODULE": "maskednumbers.settings",
             "DJANGO_DEBUG": "0",
