@@ -49,10 +49,13 @@ def message_queue(
     session: str = "",
     outcome: str = "",
     in_reply_to: Message | None = None,
+    to_opted_out: bool = False,
 ) -> Message:
     """Log an outbound SMS as `queued` and enqueue its delivery.
 
-    Where tasks are rows of this database the task is written in the caller's
+    A text to a person who opted out of this number is logged as `suppressed` and
+    never handed to the vendor; only the confirmation of an opt-out itself is sent to
+    them (`to_opted_out`). Where tasks are rows of this database the task is written in the caller's
     transaction, so a message and its task commit or roll back together; an in-process
     backend runs it once the transaction commits.
     """
@@ -70,7 +73,10 @@ def message_queue(
         in_reply_to=in_reply_to,
         next_attempt_at=timezone.now(),
     )
-    message.insert()
+    message.insert(unless_opted_out=not to_opted_out)
+    if message.status == Status.SUPPRESSED:
+        logger.info("SMS %s to %s not sent: opted out", message.pk, mask(recipient))
+        return message
     if _tasks_in_this_database():
         message_enqueue(message_id=message.pk)
     else:
