@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from providers.backends import console
 from providers.consent import is_opted_out, opt_out_record
-from providers.inbound import inbound_call_receive, inbound_sms_receive
+from providers.inbound import inbound_call_receive
 from providers.models import Direction, Message, OptOut, Status
-from providers.types import CallActionKind, InboundCall, InboundSms
+from providers.types import CallActionKind, InboundCall
 from tests import factories
+from tests.texting import delivered_to
+from tests.texting import text as texting
 
 pytestmark = pytest.mark.django_db
 
 CUSTOMER, DRIVER = "+14155550123", "+14155550456"
 CONFIRMATION = "You will no longer receive texts from this number. Reply START to resume."
-_ids = itertools.count(1)
 
 
 @pytest.fixture
@@ -31,25 +29,17 @@ def ride():
 
 
 @pytest.fixture
-def text(django_capture_on_commit_callbacks):
-    """Text the ride's number from `sender` and deliver what it queues (console)."""
+def text(texting):
+    """Text the ride's number (or `to`)."""
 
     def send(sender: str, body: str, *, to: str = "+12065550100") -> Message:
-        event = InboundSms(
-            provider="console", sender=sender, recipient=to, text=body, vendor_id=f"c{next(_ids)}"
-        )
-        with django_capture_on_commit_callbacks(execute=True):
-            return inbound_sms_receive(inbound=event).message
+        return texting(sender, body, to=to)
 
     return send
 
 
 def outbound(to: str) -> list[Message]:
     return list(Message.objects.filter(direction=Direction.OUTBOUND, recipient=to).order_by("id"))
-
-
-def delivered_to(phone: str) -> list[str]:
-    return [sent["body"] for sent in console.outbox if sent["to"] == phone]
 
 
 def test_stop_is_recorded_confirmed_once_and_never_relayed(ride, text):
@@ -80,9 +70,7 @@ def test_the_other_partys_texts_to_an_opted_out_person_are_logged_not_sent(ride,
     assert delivered_to(CUSTOMER) == [CONFIRMATION]
 
 
-def test_the_other_party_is_told_once_per_ride_that_texts_cannot_be_delivered(
-    ride, text, settings
-):
+def test_the_other_party_is_told_once_per_ride_that_texts_cannot_be_delivered(ride, text, settings):
     settings.MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE = "Texts cannot be delivered."
     text(CUSTOMER, "STOP")
     text(DRIVER, "I'm outside")
@@ -118,7 +106,9 @@ def test_nothing_else_is_sent_from_that_number_until_they_opt_in(ride, text):
 def test_an_opt_out_is_per_number(ride, text):
     text(CUSTOMER, "STOP")
     elsewhere = factories.ride(
-        customer=ride.customer, driver=factories.driver(), proxy=factories.proxy_number(number="+12065550177")
+        customer=ride.customer,
+        driver=factories.driver(),
+        proxy=factories.proxy_number(number="+12065550177"),
     )
     text(elsewhere.driver.phone, "On my way", to=elsewhere.proxy.number)
     assert delivered_to(CUSTOMER)[-1] == "On my way"
@@ -153,9 +143,7 @@ def test_calls_still_reach_an_opted_out_person_by_default(ride, text):
     assert (action.kind, action.destination) == (CallActionKind.TRANSFER, CUSTOMER)
 
 
-def test_calls_to_an_opted_out_person_are_refused_when_the_setting_says_so(
-    ride, text, settings
-):
+def test_calls_to_an_opted_out_person_are_refused_when_the_setting_says_so(ride, text, settings):
     settings.MASKED_NUMBERS_OPT_OUT_BLOCKS_CALLS = True
     text(CUSTOMER, "STOP")
     action = inbound_call_receive(inbound=call(DRIVER))
