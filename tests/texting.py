@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
+from django.test import TestCase
 
 from providers.backends import console
 from providers.inbound import inbound_sms_receive
@@ -14,18 +14,13 @@ from providers.types import InboundSms
 _ids = itertools.count(1)
 
 
-@pytest.fixture
-def text(django_capture_on_commit_callbacks):
+def text(sender: str, body: str, *, to: str) -> Message:
     """Text `to` from `sender`; what it queues is delivered (console) before it returns."""
-
-    def send(sender: str, body: str, *, to: str) -> Message:
-        event = InboundSms(
-            provider="console", sender=sender, recipient=to, text=body, vendor_id=f"t{next(_ids)}"
-        )
-        with django_capture_on_commit_callbacks(execute=True):
-            return inbound_sms_receive(inbound=event).message
-
-    return send
+    event = InboundSms(
+        provider="console", sender=sender, recipient=to, text=body, vendor_id=f"t{next(_ids)}"
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return inbound_sms_receive(inbound=event).message
 
 
 def delivered_to(phone: str) -> list[str]:

@@ -14,7 +14,7 @@ from providers.consent import is_opted_out, opt_out_record
 from providers.models import Direction, Message, Status
 from tests import factories
 from tests.texting import delivered_to
-from tests.texting import text as texting
+from tests.texting import text as text_to
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +28,9 @@ def proxy():
 
 
 @pytest.fixture
-def text(texting, proxy):
+def text(proxy):
     def send(sender: str, body: str) -> Message:
-        return texting(sender, body, to=proxy.number)
+        return text_to(sender, body, to=proxy.number)
 
     return send
 

@@ -10,7 +10,7 @@ from providers.models import Direction, Message, OptOut, Status
 from providers.types import CallActionKind, InboundCall
 from tests import factories
 from tests.texting import delivered_to
-from tests.texting import text as texting
+from tests.texting import text as text_to
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +29,11 @@ def ride():
 
 
 @pytest.fixture
-def text(texting):
+def text():
     """Text the ride's number (or `to`)."""
 
     def send(sender: str, body: str, *, to: str = "+12065550100") -> Message:
-        return texting(sender, body, to=to)
+        return text_to(sender, body, to=to)
 
     return send
 
