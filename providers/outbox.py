@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .consent import is_opted_out, opt_out_record
 from .exceptions import ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .phone import mask, redact
@@ -122,6 +123,8 @@ def message_deliver(*, message_id: int) -> str:
             reference=str(message.pk),
         )
     except (SendError, ProviderNotConfigured) as err:
+        if getattr(err, "opted_out", False):
+            return _message_opted_out(message, error=err.summary)
         transient = isinstance(err, ProviderNotConfigured) or err.transient
         return _message_failed(
             message,
@@ -159,7 +162,7 @@ def _message_claim(*, message_id: int) -> Message | None:
     )
     if not claimed:
         return None
-    return Message.objects.only("provider", "sender", "recipient", "body", "attempts").get(
+    return Message.objects.only("provider", "proxy", "sender", "recipient", "body", "attempts").get(
         pk=message_id
     )
 
@@ -241,8 +244,31 @@ def _message_failed(
     return Status.FAILED
 
 
+def _message_opted_out(message: Message, *, error: str) -> str:
+    """The vendor refused because the recipient opted out of the number: failed for
+    good, and recorded, so that nothing more is queued to them from it."""
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.FAILED,
+            next_attempt_at=None,
+            last_error=f"opted out ({error})"[:1000],
+            updated_at=timezone.now(),
+        )
+        if message.proxy_id is not None:
+            opt_out_record(
+                proxy=message.proxy, phone=message.recipient, keyword=f"{message.provider}: refused"
+            )
+    logger.warning(
+        "SMS %s to %s not sent: opted out (%s)", message.pk, mask(message.recipient), redact(error)
+    )
+    return Status.FAILED
+
+
 def message_resend(*, message: Message) -> bool:
-    """Queue a failed outbound SMS again (staff action). False if it was not failed."""
+    """Queue a failed outbound SMS again (staff action). False if it was not failed,
+    or its recipient has opted out of its number."""
+    if message.proxy_id is not None and is_opted_out(proxy=message.proxy, phone=message.recipient):
+        return False
     updated = Message.objects.filter(
         pk=message.pk, direction=Direction.OUTBOUND, status=Status.FAILED
     ).update(
