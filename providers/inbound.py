@@ -179,22 +179,25 @@ def inbound_receive(*, event: InboundEvent) -> InboundResult:
 def _send(handled: Handled) -> None:
     """Queue what the handler sends. A party whose text is not delivered because its
     recipient opted out is told so, once per session."""
-    log, proxy = handled.log, handled.log.proxy
-    queue = {"session": log.session, "outcome": log.outcome, "in_reply_to": log}
-    if handled.confirmation is not None:
+    log = handled.log
+    proxy = log.proxy
+
+    def queue(outbound: OutboundSms, *, outcome: str = "", to_opted_out: bool = False):
         assert proxy is not None  # noqa: S101 - only a routed event sends
-        message_queue(
+        return message_queue(
             proxy=proxy,
-            recipient=handled.confirmation.recipient,
-            body=handled.confirmation.body,
-            to_opted_out=True,
-            **queue,
+            recipient=outbound.recipient,
+            body=outbound.body,
+            session=log.session,
+            outcome=outcome or log.outcome,
+            in_reply_to=log,
+            to_opted_out=to_opted_out,
         )
+
+    if handled.confirmation is not None:
+        queue(handled.confirmation, to_opted_out=True)
     for outbound in handled.send:
-        assert proxy is not None  # noqa: S101 - only a routed event sends
-        queued = message_queue(
-            proxy=proxy, recipient=outbound.recipient, body=outbound.body, **queue
-        )
+        queued = queue(outbound)
         if (
             queued.status == Status.SUPPRESSED
             and outbound.recipient != log.sender
@@ -203,14 +206,8 @@ def _send(handled: Handled) -> None:
                 session=log.session, recipient=log.sender, outcome=OPTED_OUT_NOTICE
             ).exists()
         ):
-            message_queue(
-                proxy=proxy,
-                recipient=log.sender,
-                body=settings.MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE,
-                session=log.session,
-                outcome=OPTED_OUT_NOTICE,
-                in_reply_to=log,
-            )
+            notice = settings.MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE
+            queue(OutboundSms(log.sender, notice), outcome=OPTED_OUT_NOTICE)
 
 
 def _seen_before(handled: Handled) -> InboundResult:

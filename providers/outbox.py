@@ -123,7 +123,7 @@ def message_deliver(*, message_id: int) -> str:
             reference=str(message.pk),
         )
     except (SendError, ProviderNotConfigured) as err:
-        if getattr(err, "opted_out", False):
+        if isinstance(err, SendError) and err.opted_out:
             return _message_opted_out(message, error=err.summary)
         transient = isinstance(err, ProviderNotConfigured) or err.transient
         return _message_failed(
@@ -254,9 +254,9 @@ def _message_opted_out(message: Message, *, error: str) -> str:
             last_error=f"opted out ({error})"[:1000],
             updated_at=timezone.now(),
         )
-        if message.proxy_id is not None:
+        if (proxy := message.proxy) is not None:
             opt_out_record(
-                proxy=message.proxy, phone=message.recipient, keyword=f"{message.provider}: refused"
+                proxy=proxy, phone=message.recipient, keyword=f"{message.provider}: refused"
             )
     logger.warning(
         "SMS %s to %s not sent: opted out (%s)", message.pk, mask(message.recipient), redact(error)
@@ -267,7 +267,8 @@ def _message_opted_out(message: Message, *, error: str) -> str:
 def message_resend(*, message: Message) -> bool:
     """Queue a failed outbound SMS again (staff action). False if it was not failed,
     or its recipient has opted out of its number."""
-    if message.proxy_id is not None and is_opted_out(proxy=message.proxy, phone=message.recipient):
+    proxy = message.proxy
+    if proxy is not None and is_opted_out(proxy=proxy, phone=message.recipient):
         return False
     updated = Message.objects.filter(
         pk=message.pk, direction=Direction.OUTBOUND, status=Status.FAILED
