@@ -153,3 +153,16 @@ def test_calls_to_an_opted_out_person_are_refused_when_the_setting_says_so(ride,
     assert (log.status, log.outcome) == (Status.ANSWERED, "recipient_opted_out")
     # The opted-out person can still call the other party.
     assert inbound_call_receive(inbound=call(CUSTOMER)).kind == CallActionKind.TRANSFER
+
+
+def test_a_text_to_an_opted_out_person_gets_no_delivery_task(ride, text, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    opt_out_record(proxy=ride.proxy, phone=CUSTOMER, keyword="STOP")
+    text(DRIVER, "I'm outside")
+    suppressed = Message.objects.get(direction=Direction.OUTBOUND, recipient=CUSTOMER)
+    assert suppressed.status == Status.SUPPRESSED
+    # One task only: the notice to the driver that the text was not delivered.
+    assert DBTaskResult.objects.count() == 1
+    assert Message.objects.get(recipient=DRIVER).outcome == "recipient_opted_out"
