@@ -85,6 +85,7 @@ JOIN_BUSY = (
     "You are already in a conversation on this number. Text END to stop it before joining another."
 )
 ENDED_BY_YOU = "Conversation ended. Text START to begin a new one."
+ENDED_OPTED_OUT = "Conversation ended."
 ENDED_BY_OTHER = "The other person ended the conversation. Text START to begin a new one."
 ENDED_BY_STAFF = "This conversation was ended by the service. Text START to begin a new one."
 NOT_IN_CONVERSATION = "You are not in a conversation on this number. " + USAGE

@@ -452,6 +452,23 @@ def conversation_end(
         )
 
 
+def conversation_opt_out(
+    *, proxy: ProxyNumber, sender: str, now: datetime | None = None
+) -> SmsDecision:
+    """The sender opted out of this number (END, STOP, ...): their conversation here
+    ends, the other party is told as for END, and the sender hears that it ended (put
+    before their opt-out's confirmation)."""
+    decision = conversation_end(proxy=proxy, sender=sender, now=now)
+    if decision.outcome != "ended":
+        return SmsDecision(session=decision.session)
+    others = tuple(m for m in decision.messages if m.recipient != sender)
+    return SmsDecision(
+        messages=(OutboundSms(recipient=sender, body=replies.ENDED_OPTED_OUT), *others),
+        session=decision.session,
+        outcome="ended",
+    )
+
+
 def conversation_staff_end(*, conversation: Conversation, now: datetime | None = None) -> bool:
     """End a conversation from the admin and text its parties. False if already over."""
     now = now or clock.now()

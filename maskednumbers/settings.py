@@ -338,6 +338,14 @@ MASKED_NUMBERS_OPT_IN_CONFIRMATION = os.environ.get(
     "MASKED_NUMBERS_OPT_IN_CONFIRMATION",
     "You will receive texts from this number again. Reply STOP to stop.",
 )
+# Told once per session to a party whose texts are not delivered because the other
+# party opted out of the number (it says nothing else about them).
+MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE = os.environ.get(
+    "MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE",
+    "Sorry, your texts through this number cannot be delivered.",
+)
+# Whether a person who opted out of a number's texts is also not put through to by calls.
+MASKED_NUMBERS_OPT_OUT_BLOCKS_CALLS = env_bool("MASKED_NUMBERS_OPT_OUT_BLOCKS_CALLS", False)
 
 # How long a process keeps a pool number it looked up for routing (providers/pool.py):
 # changes made in another process reach routing within this; 0 turns it off.

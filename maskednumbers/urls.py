@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from conversations.api import ConversationViewSet
-from providers.api import ProxyNumberViewSet
+from providers.api import OptOutViewSet, ProxyNumberViewSet
 from rides.api import RideViewSet
 
 from . import views
@@ -14,6 +14,7 @@ router = DefaultRouter()
 router.register("numbers", ProxyNumberViewSet, basename="number")
 router.register("rides", RideViewSet, basename="ride")
 router.register("conversations", ConversationViewSet, basename="conversation")
+router.register("opt-outs", OptOutViewSet, basename="opt-out")
 
 urlpatterns = [
     # The vendors' webhooks first: every text and call is resolved against this list,

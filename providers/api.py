@@ -4,8 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
-from .models import ProxyNumber, Service
-from .serializers import ProxyNumberSerializer
+from .models import OptOut, ProxyNumber, Service
+from .serializers import OptOutSerializer, ProxyNumberSerializer
 
 
 @extend_schema_view(
@@ -54,3 +54,49 @@ class NumberFilterSerializer(serializers.Serializer):
 
     service = serializers.ChoiceField(choices=Service.choices, required=False, allow_blank=True)
     provider = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List opt-outs",
+        description=(
+            "People who asked a pool number to stop texting them, newest first; people's "
+            "numbers masked without the permission to view full numbers. Read-only: only "
+            "the person can opt back in, by texting the number."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "proxy_number", OpenApiTypes.STR, description="Only this pool number (E.164)."
+            ),
+            OpenApiParameter(
+                "active", OpenApiTypes.BOOL, description="Only current (true) or ended (false)."
+            ),
+        ],
+    ),
+)
+class OptOutViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Opt-outs of the pool's numbers."""
+
+    queryset = OptOut.objects.select_related("proxy").order_by("-opted_out_at", "-id")
+    serializer_class = OptOutSerializer
+
+    def get_queryset(self):
+        filters = OptOutFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = super().get_queryset()
+        number, active = (filters.validated_data.get(k) for k in ("proxy_number", "active"))
+        if number:
+            queryset = queryset.filter(proxy__number=number)
+        if active is not None:
+            queryset = queryset.filter(opted_in_at__isnull=active)
+        return queryset
+
+
+class OptOutFilterSerializer(serializers.Serializer):
+    proxy_number = serializers.RegexField(
+        r"^\+[1-9]\d{1,14}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "must be a pool number in E.164, like +12065550100."},
+    )
+    active = serializers.BooleanField(required=False, allow_null=True, default=None)

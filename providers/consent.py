@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,14 +32,21 @@ def _normal(text: str) -> str:
     return _INNER.sub(" ", _EDGES.sub("", text)).upper()
 
 
+@cache
+def _keywords(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_normal(word) for word in words)
+
+
 def consent_keyword(text: str) -> Consent | None:
     """Whether a whole text is an opt-out or opt-in keyword of the settings."""
+    if len(text) > 60:
+        return None  # every text is asked: a long one is no keyword, whatever it holds
     word = _normal(text)
     if not word or len(word) > 20:
         return None
-    if word in {_normal(k) for k in settings.MASKED_NUMBERS_OPT_OUT_KEYWORDS}:
+    if word in _keywords(tuple(settings.MASKED_NUMBERS_OPT_OUT_KEYWORDS)):
         return Consent.OPT_OUT
-    if word in {_normal(k) for k in settings.MASKED_NUMBERS_OPT_IN_KEYWORDS}:
+    if word in _keywords(tuple(settings.MASKED_NUMBERS_OPT_IN_KEYWORDS)):
         return Consent.OPT_IN
     return None
 

@@ -41,16 +41,25 @@ class SendError(ProviderError):
 
     `detail` is the vendor's own answer: it may echo the recipient or the text, so it
     is kept with the message for staff (it is part of str()) and never logged above
-    DEBUG; `summary` is our own words, fit for the log.
+    DEBUG; `summary` is our own words, fit for the log. `opted_out`: the vendor refused
+    because the recipient opted out of the sending number (recorded, never retried).
     """
 
     transient = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None, detail: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        detail: str = "",
+        opted_out: bool = False,
+    ) -> None:
         super().__init__(f"{message}: {detail}" if detail else message)
         self.summary = message
         self.retry_after = retry_after
         self.detail = detail
+        self.opted_out = opted_out
 
 
 class TransientSendError(SendError):

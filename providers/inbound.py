@@ -16,19 +16,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from .consent import Consent, consent_keyword, is_opted_out, opt_in_record, opt_out_record
 from .exceptions import WebhookValidationError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .outbox import message_queue
 from .phone import mask
 from .pool import active_proxy
 from .registry import get_router
+from .routing import BaseRouter
 from .types import CallAction, CallActionKind, InboundCall, InboundSms, OutboundSms
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_NUMBER_SAY = "Sorry, this number is not in service."
+OPTED_OUT_CALL_SAY = "Sorry, this call cannot be connected."
+# The outcome of the notice that a party's texts are not delivered (once per session).
+OPTED_OUT_NOTICE = "recipient_opted_out"
 
 InboundEvent = InboundSms | InboundCall
 
@@ -50,6 +56,8 @@ class Handled:
     log: Message
     send: Sequence[OutboundSms] = ()
     action: CallAction | None = None
+    # An opt-out's confirmation: the one text sent to a person who has opted out.
+    confirmation: OutboundSms | None = None
 
 
 def _inbound_row(event: InboundEvent, proxy: ProxyNumber | None, **fields: Any) -> Message:
@@ -73,9 +81,32 @@ def sms_handle(event: InboundSms) -> Handled:
         log.outcome = "not_in_pool" if proxy is None else "sms_off"
         return Handled(log=log)
     router = get_router(proxy.service)
+    consent = consent_keyword(event.text)
+    if consent is Consent.OPT_OUT:
+        return _opt_out(event, proxy, router, log)
+    if consent is Consent.OPT_IN and opt_in_record(proxy=proxy, phone=event.sender):
+        decision = router.route_opt_in(proxy=proxy, sender=event.sender, text=event.text)
+        log.status, log.session, log.outcome = Status.RECEIVED, decision.session, "opted_in"
+        confirmed = OutboundSms(event.sender, settings.MASKED_NUMBERS_OPT_IN_CONFIRMATION)
+        return Handled(log=log, send=(confirmed, *decision.messages))
     decision = router.route_sms(proxy=proxy, sender=event.sender, text=event.text)
     log.status, log.session, log.outcome = Status.RECEIVED, decision.session, decision.outcome
     return Handled(log=log, send=decision.messages)
+
+
+def _opt_out(event: InboundSms, proxy: ProxyNumber, router: BaseRouter, log: Message) -> Handled:
+    """An opt-out keyword: recorded, never relayed, confirmed once. What the router
+    texts the sender is put before the confirmation, in the same text."""
+    first = opt_out_record(proxy=proxy, phone=event.sender, keyword=event.text)
+    decision = router.route_opt_out(proxy=proxy, sender=event.sender)
+    log.status, log.session = Status.RECEIVED, decision.session
+    log.outcome = "opted_out" if first else "opted_out_again"
+    others = tuple(m for m in decision.messages if m.recipient != event.sender)
+    if not first:
+        return Handled(log=log, send=others)
+    said = [m.body for m in decision.messages if m.recipient == event.sender]
+    body = " ".join([*said, settings.MASKED_NUMBERS_OPT_OUT_CONFIRMATION])
+    return Handled(log=log, send=others, confirmation=OutboundSms(event.sender, body))
 
 
 def call_handle(event: InboundCall) -> Handled:
@@ -88,6 +119,12 @@ def call_handle(event: InboundCall) -> Handled:
         decision = get_router(proxy.service).route_call(proxy=proxy, caller=event.caller)
         action, session, outcome = decision.action, decision.session, decision.outcome
         status = Status.ANSWERED
+        if (
+            settings.MASKED_NUMBERS_OPT_OUT_BLOCKS_CALLS
+            and action.kind == CallActionKind.TRANSFER
+            and is_opted_out(proxy=proxy, phone=action.destination)
+        ):
+            action, outcome = CallAction.say(OPTED_OUT_CALL_SAY), OPTED_OUT_NOTICE
     transfer = action.kind == CallActionKind.TRANSFER
     log = _inbound_row(
         event,
@@ -122,16 +159,7 @@ def inbound_receive(*, event: InboundEvent) -> InboundResult:
             seen = True
         else:
             seen = False
-            for outbound in handled.send:
-                assert handled.log.proxy is not None  # noqa: S101 - only a routed event sends
-                message_queue(
-                    proxy=handled.log.proxy,
-                    recipient=outbound.recipient,
-                    body=outbound.body,
-                    session=handled.log.session,
-                    outcome=handled.log.outcome,
-                    in_reply_to=handled.log,
-                )
+            _send(handled)
     if seen:
         return _seen_before(handled)
     log = handled.log
@@ -146,6 +174,40 @@ def inbound_receive(*, event: InboundEvent) -> InboundResult:
         len(handled.send),
     )
     return InboundResult(message=log, action=handled.action)
+
+
+def _send(handled: Handled) -> None:
+    """Queue what the handler sends. A party whose text is not delivered because its
+    recipient opted out is told so, once per session."""
+    log = handled.log
+    proxy = log.proxy
+
+    def queue(outbound: OutboundSms, *, outcome: str = "", to_opted_out: bool = False):
+        assert proxy is not None  # noqa: S101 - only a routed event sends
+        return message_queue(
+            proxy=proxy,
+            recipient=outbound.recipient,
+            body=outbound.body,
+            session=log.session,
+            outcome=outcome or log.outcome,
+            in_reply_to=log,
+            to_opted_out=to_opted_out,
+        )
+
+    if handled.confirmation is not None:
+        queue(handled.confirmation, to_opted_out=True)
+    for outbound in handled.send:
+        queued = queue(outbound)
+        if (
+            queued.status == Status.SUPPRESSED
+            and outbound.recipient != log.sender
+            and log.session
+            and not Message.objects.filter(
+                session=log.session, recipient=log.sender, outcome=OPTED_OUT_NOTICE
+            ).exists()
+        ):
+            notice = settings.MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE
+            queue(OutboundSms(log.sender, notice), outcome=OPTED_OUT_NOTICE)
 
 
 def _seen_before(handled: Handled) -> InboundResult:

@@ -52,6 +52,7 @@ class Status(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    SUPPRESSED = "suppressed", "Not sent: opted out"
     # calls
     TRANSFERRED = "transferred", "Transferred"
     ANSWERED = "answered", "Answered with a message"
@@ -73,6 +74,30 @@ MESSAGE_INSERT_SQL = """
         %(attempts)s, %(last_error)s, %(next_attempt_at)s, %(created_at)s, %(updated_at)s,
         %(sent_at)s, %(nonce)s
     ) RETURNING id
+"""
+
+# An outbound text to a person who opted out of its number is logged as suppressed
+# instead of queued, decided in the INSERT itself: no statement more per text.
+OUTBOUND_INSERT_SQL = """
+    INSERT INTO providers_message (
+        direction, kind, provider, vendor_id, proxy_id, sender, recipient, body, status,
+        outcome, session, in_reply_to_id, attempts, last_error, next_attempt_at,
+        created_at, updated_at, sent_at, nonce
+    ) SELECT
+        %(direction)s, %(kind)s, %(provider)s, %(vendor_id)s, %(proxy_id)s, %(sender)s,
+        %(recipient)s, %(body)s,
+        CASE WHEN opted_out THEN 'suppressed' ELSE %(status)s END,
+        %(outcome)s, %(session)s, %(in_reply_to_id)s, %(attempts)s,
+        CASE WHEN opted_out THEN 'opted out' ELSE %(last_error)s END,
+        CASE WHEN opted_out THEN NULL ELSE %(next_attempt_at)s END,
+        %(created_at)s, %(updated_at)s, %(sent_at)s, %(nonce)s
+    FROM (
+        SELECT EXISTS (
+            SELECT 1 FROM providers_optout
+            WHERE proxy_id = %(proxy_id)s AND phone = %(recipient)s AND opted_in_at IS NULL
+        ) AS opted_out
+    ) AS consent
+    RETURNING id, status
 """
 
 
@@ -141,12 +166,13 @@ class Message(models.Model):
             return f"{self.get_kind_display()} to {mask(self.recipient)} [{self.status}]"
         return f"{self.get_kind_display()} from {mask(self.sender)} [{self.status}]"
 
-    def insert(self) -> None:
+    def insert(self, *, unless_opted_out: bool = False) -> None:
         """Write this new row, as save() would, and set its key.
 
         One literal INSERT: every text and call writes its log row and each text it
         queues this way, and save() cost more instructions than the rest of a webhook.
-        No save signals are sent; none are used on the log.
+        No save signals are sent; none are used on the log. `unless_opted_out`: an
+        outbound text whose recipient opted out of its number is written suppressed.
         """
         connection = connections[Message.objects.db]
         at = connection.ops.adapt_datetimefield_value
@@ -161,8 +187,14 @@ class Message(models.Model):
             "sent_at": at(self.sent_at),
         }
         with connection.cursor() as cursor:
-            cursor.execute(MESSAGE_INSERT_SQL, params)
-            (self.pk,) = cursor.fetchone()
+            if unless_opted_out:
+                cursor.execute(OUTBOUND_INSERT_SQL, params)
+                self.pk, self.status = cursor.fetchone()
+                if self.status == Status.SUPPRESSED:
+                    self.last_error, self.next_attempt_at = "opted out", None
+            else:
+                cursor.execute(MESSAGE_INSERT_SQL, params)
+                (self.pk,) = cursor.fetchone()
         self._state.adding, self._state.db = False, connection.alias
 
 

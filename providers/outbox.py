@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .consent import is_opted_out, opt_out_record
 from .exceptions import ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .phone import mask, redact
@@ -49,10 +50,13 @@ def message_queue(
     session: str = "",
     outcome: str = "",
     in_reply_to: Message | None = None,
+    to_opted_out: bool = False,
 ) -> Message:
     """Log an outbound SMS as `queued` and enqueue its delivery.
 
-    Where tasks are rows of this database the task is written in the caller's
+    A text to a person who opted out of this number is logged as `suppressed` and
+    never handed to the vendor; only the confirmation of an opt-out itself is sent to
+    them (`to_opted_out`). Where tasks are rows of this database the task is written in the caller's
     transaction, so a message and its task commit or roll back together; an in-process
     backend runs it once the transaction commits.
     """
@@ -70,7 +74,10 @@ def message_queue(
         in_reply_to=in_reply_to,
         next_attempt_at=timezone.now(),
     )
-    message.insert()
+    message.insert(unless_opted_out=not to_opted_out)
+    if message.status == Status.SUPPRESSED:
+        logger.info("SMS %s to %s not sent: opted out", message.pk, mask(recipient))
+        return message
     if _tasks_in_this_database():
         message_enqueue(message_id=message.pk)
     else:
@@ -116,6 +123,8 @@ def message_deliver(*, message_id: int) -> str:
             reference=str(message.pk),
         )
     except (SendError, ProviderNotConfigured) as err:
+        if isinstance(err, SendError) and err.opted_out:
+            return _message_opted_out(message, error=err.summary)
         transient = isinstance(err, ProviderNotConfigured) or err.transient
         return _message_failed(
             message,
@@ -153,7 +162,7 @@ def _message_claim(*, message_id: int) -> Message | None:
     )
     if not claimed:
         return None
-    return Message.objects.only("provider", "sender", "recipient", "body", "attempts").get(
+    return Message.objects.only("provider", "proxy", "sender", "recipient", "body", "attempts").get(
         pk=message_id
     )
 
@@ -235,8 +244,32 @@ def _message_failed(
     return Status.FAILED
 
 
+def _message_opted_out(message: Message, *, error: str) -> str:
+    """The vendor refused because the recipient opted out of the number: failed for
+    good, and recorded, so that nothing more is queued to them from it."""
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.FAILED,
+            next_attempt_at=None,
+            last_error=f"opted out ({error})"[:1000],
+            updated_at=timezone.now(),
+        )
+        if (proxy := message.proxy) is not None:
+            opt_out_record(
+                proxy=proxy, phone=message.recipient, keyword=f"{message.provider}: refused"
+            )
+    logger.warning(
+        "SMS %s to %s not sent: opted out (%s)", message.pk, mask(message.recipient), redact(error)
+    )
+    return Status.FAILED
+
+
 def message_resend(*, message: Message) -> bool:
-    """Queue a failed outbound SMS again (staff action). False if it was not failed."""
+    """Queue a failed outbound SMS again (staff action). False if it was not failed,
+    or its recipient has opted out of its number."""
+    proxy = message.proxy
+    if proxy is not None and is_opted_out(proxy=proxy, phone=message.recipient):
+        return False
     updated = Message.objects.filter(
         pk=message.pk, direction=Direction.OUTBOUND, status=Status.FAILED
     ).update(

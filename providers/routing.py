@@ -19,6 +19,17 @@ class BaseRouter:
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         raise NotImplementedError(f"{type(self).__qualname__} must implement route_sms()")
 
+    def route_opt_out(self, *, proxy: ProxyNumber, sender: str) -> SmsDecision:
+        """The sender texted an opt-out keyword (already recorded; it is not relayed).
+        What else the service does: texts to the sender are merged into the one
+        confirmation they get. By default nothing."""
+        return SmsDecision()
+
+    def route_opt_in(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
+        """A person who had opted out texted an opt-in keyword (already recorded; they
+        get the opt-in confirmation, and the text is not relayed). By default nothing."""
+        return SmsDecision()
+
     def route_call(self, *, proxy: ProxyNumber, caller: str) -> CallDecision:
         raise NotImplementedError(f"{type(self).__qualname__} must implement route_call()")
 

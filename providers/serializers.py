@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from .masking import person_number, request_sees_full
-from .models import ProxyNumber
+from .models import OptOut, ProxyNumber
 from .pool_admin import proxy_number_create
 
 
@@ -46,3 +46,16 @@ class ProxyNumberSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict) -> ProxyNumber:
         return proxy_number_create(**validated_data)
+
+
+class OptOutSerializer(serializers.ModelSerializer):
+    """An opt-out, read-only: only the person can opt back in, by texting the number."""
+
+    proxy_number = serializers.CharField(source="proxy.number", read_only=True)
+    phone = PersonNumberField()
+    active = serializers.BooleanField(read_only=True, help_text="Not opted in again since.")
+
+    class Meta:
+        model = OptOut
+        fields = ["id", "proxy_number", "phone", "keyword", "opted_out_at", "opted_in_at", "active"]
+        read_only_fields = fields

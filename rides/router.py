@@ -44,6 +44,11 @@ class RidesRouter(BaseRouter):
         reply = OutboundSms(recipient=sender, body=unknown_sender_reply())
         return SmsDecision(messages=(reply,), outcome=UNKNOWN_SENDER)
 
+    def route_opt_out(self, *, proxy: ProxyNumber, sender: str) -> SmsDecision:
+        # Nothing changes on the ride; its log shows the opt-out.
+        ride = ride_for_inbound(proxy=proxy, sender=sender)
+        return SmsDecision(session=ride.session if ride else "")
+
     def route_call(self, *, proxy: ProxyNumber, caller: str) -> CallDecision:
         ride = ride_for_inbound(proxy=proxy, sender=caller)
         if ride is None:

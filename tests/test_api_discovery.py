@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_the_api_root_lists_every_endpoint(admin_client):
     response = admin_client.get("/api/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
-    assert set(response.json()) == {"numbers", "rides", "conversations"}
+    assert set(response.json()) == {"numbers", "rides", "conversations", "opt-outs"}
     for url in response.json().values():
         assert admin_client.get(url, HTTP_ACCEPT="application/json").status_code == 200
 

@@ -63,6 +63,7 @@ ENDPOINTS = [
     Endpoint("POST", "/api/rides/{ride}/close/", ("rides.change_ride",)),
     Endpoint("GET", "/api/conversations/", ("conversations.view_conversation",)),
     Endpoint("GET", "/api/conversations/{conversation}/", ("conversations.view_conversation",)),
+    Endpoint("GET", "/api/opt-outs/", ("providers.view_optout",)),
 ]
 
 

@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 SMS_RECEIVED = "sms.received"
+# Bird blocks a pair once the recipient texted STOP; the error code is the one of its
+# failure events (docs.bird.com, SMS opt-in and opt-out compliance). Unsure whether a
+# send refused at once carries it too: a refusal without it stays a plain refusal.
+OPTED_OUT_CODE = "recipient_opted_out"
 # Headers `requests` has already acted on: the body it hands over is decoded.
 _CONSUMED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -130,6 +134,7 @@ class BirdProvider(BaseProvider):
             raise PermanentSendError(
                 f"Bird refused the message: HTTP {err.status_code} {err.code or err.type}",
                 detail=err.message[:300],
+                opted_out=err.code == OPTED_OUT_CODE,
             ) from err
         except (BirdError, ValueError) as err:
             # An answer the SDK could not read as a message.

@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 JSONAPI = "application/vnd.api+json"
 _NANP = re.compile(r"\+1\d{10}")
+# A send to a person who texted STOP to the number fails with this error code
+# (support.flowroute.com, messaging guidelines), until they text UNSTOP.
+OPTED_OUT_CODE = "1110"
 
 
 class FlowrouteProvider(BaseProvider):
@@ -82,6 +85,12 @@ class FlowrouteProvider(BaseProvider):
             )
         except requests.RequestException as err:
             raise transport_error(err, vendor="Flowroute") from err
+        if response.status_code == 400 and _opted_out(response):
+            raise PermanentSendError(
+                "Flowroute refused the message: recipient opted out",
+                detail=response.text[:300],
+                opted_out=True,
+            )
         raise_for_response(response, vendor="Flowroute")
         try:
             vendor_id = str(response.json()["data"]["id"])
@@ -135,3 +144,12 @@ def _message_fields(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
     if not isinstance(vendor_id, str | int) or isinstance(vendor_id, bool):
         raise MalformedWebhook("id must be a string")
     return fields, str(vendor_id)[:128]
+
+
+def _opted_out(response: requests.Response) -> bool:
+    """Whether a refusal's JSON:API error list names the opted-out code."""
+    try:
+        errors = response.json().get("errors") or []
+        return any(str(error.get("code", "")) == OPTED_OUT_CODE for error in errors)
+    except (ValueError, AttributeError):
+        return False

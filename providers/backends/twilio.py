@@ -60,6 +60,9 @@ ERROR_CODES = {
     21614: "recipient is not a mobile number",
 }
 
+# The recipient texted STOP to the sending number; Twilio refuses until they text START.
+OPTED_OUT_CODE = 21610
+
 
 class TwilioTransport(HttpClient):
     """The SDK's HttpClient contract on our vendor session, with a base URL from settings.
@@ -236,5 +239,7 @@ def _refusal(err: TwilioRestException | TwilioServiceException) -> PermanentSend
     meaning = ERROR_CODES.get(code, "refused") if isinstance(code, int) else "refused"
     detail = getattr(err, "msg", "") or getattr(err, "detail", "") or ""
     return PermanentSendError(
-        f"Twilio refused the message: error {code} ({meaning})", detail=str(detail)[:300]
+        f"Twilio refused the message: error {code} ({meaning})",
+        detail=str(detail)[:300],
+        opted_out=code == OPTED_OUT_CODE,
     )

@@ -11,6 +11,10 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from providers.backends import console
+from providers.inbound import inbound_sms_receive
+from providers.models import Direction, Message, OptOut
+from providers.types import InboundSms
 from rides.models import Customer, Ride, RideStatus
 from rides.services import PoolExhausted, ride_book, ride_create
 from tests import factories
@@ -131,3 +135,25 @@ def test_parallel_rides_of_one_person_in_both_roles_never_share_a_number():
     assert outcomes(results) == {"Ride": len(pool), "PoolExhausted": PARALLEL - len(pool)}
     rides = [r for r in results if isinstance(r, Ride)]
     assert len({r.proxy_id for r in rides}) == len(pool)
+
+
+def test_parallel_stops_record_one_opt_out_and_confirm_once():
+    ride = factories.ride(proxy=factories.proxy_number(number="+12065550100"))
+    customer, driver = ride.customer.phone, ride.driver.phone
+
+    def stop(index: int):
+        event = InboundSms(
+            provider="console",
+            sender=customer,
+            recipient="+12065550100",
+            text="STOP" if index % 2 else "stop.",
+            vendor_id=f"stop-{index}",
+        )
+        return lambda: inbound_sms_receive(inbound=event).message.outcome
+
+    results = run_together([stop(i) for i in range(PARALLEL)])
+
+    assert sorted(results) == ["opted_out"] + ["opted_out_again"] * (PARALLEL - 1)
+    assert OptOut.objects.filter(phone=customer).count() == 1
+    assert [sent["to"] for sent in console.outbox] == [customer]
+    assert not Message.objects.filter(direction=Direction.OUTBOUND, recipient=driver).exists()
