@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from providers.events import event_emit, event_number, event_time, events_enabled
 from providers.models import ProxyNumber
 from providers.outbox import message_queue
 from providers.phone import mask
@@ -73,7 +74,29 @@ def _finish(*, conversations: QuerySet[Conversation], now: datetime, reason: str
         state=State.ENDED, end_reason=reason, ended_at=now
     )
     Participant.objects.filter(conversation_id__in=ids).update(open=False)
+    if events_enabled():
+        _ended_emit(ids=ids, reason=reason, now=now)
     return ids
+
+
+def _ended_emit(*, ids: list[int], reason: str, now: datetime) -> None:
+    """`conversation.ended` for each of these conversations, just ended."""
+    ended = Conversation.objects.filter(pk__in=ids).select_related("proxy").order_by("pk")
+    for conversation in ended.prefetch_related("participants"):
+        event_emit(
+            "conversation.ended",
+            {
+                "session": conversation.session,
+                "conversation_id": conversation.pk,
+                "proxy_number": conversation.proxy.number,
+                "reason": reason,
+                "ended_at": event_time(now),
+                "parties": [
+                    {"role": party.role, "phone": event_number(party.phone)}
+                    for party in conversation.participants.all()
+                ],
+            },
+        )
 
 
 def _close_lapsed(

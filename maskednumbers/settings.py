@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The events sent to the platform (README: Events to the platform): webhooks are
+    # OpenAPI 3.1.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "providers.event_schema.WEBHOOKS",
 }
 
 # --- Background tasks ----------------------------------------------------------------------
@@ -323,6 +327,14 @@ MASKED_NUMBERS_DELIVERY = {
     # Finished delivery task rows (database backend) are deleted by the sweep after this.
     "TASK_RESULTS_KEPT_HOURS": float(os.environ.get("MASKED_NUMBERS_TASK_RESULTS_KEPT", "24")),
 }
+
+# Events to the platform (providers/events.py): unset URL, no events at all. The secret
+# (`whsec_...`) signs each one by the Standard Webhooks scheme; numbers are masked
+# unless MASKED_NUMBERS_EVENTS_FULL_NUMBERS is on. Retries as MASKED_NUMBERS_DELIVERY.
+MASKED_NUMBERS_EVENTS_URL = os.environ.get("MASKED_NUMBERS_EVENTS_URL", "")
+MASKED_NUMBERS_EVENTS_SECRET = os.environ.get("MASKED_NUMBERS_EVENTS_SECRET", "")
+MASKED_NUMBERS_EVENTS_FULL_NUMBERS = env_bool("MASKED_NUMBERS_EVENTS_FULL_NUMBERS", False)
+MASKED_NUMBERS_EVENTS_TIMEOUT = float(os.environ.get("MASKED_NUMBERS_EVENTS_TIMEOUT", "10"))
 
 # Consent: a text that is one of these words alone (any case, surrounding spaces and
 # punctuation ignored) opts its sender out of, or back in to, texts from that number.

@@ -285,3 +285,6 @@ class OptOutAdmin(StaffAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: OptOut | None = None) -> bool:
         return False
+
+
+from . import event_admin  # noqa: E402, F401 - registers the events admin

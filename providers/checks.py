@@ -67,3 +67,27 @@ def check_messagebird_key_kind(app_configs=None, **kwargs) -> list:
         if config["BACKEND"].endswith(".MessageBirdProvider")
         and str(config.get("OPTIONS", {}).get("access_key", "")).startswith("bk_")
     ]
+
+
+@register(deploy=False)
+def check_events_secret(app_configs=None, **kwargs) -> list:
+    """Events to the platform are signed: a URL without a usable secret sends nothing."""
+    from standardwebhooks import Webhook
+
+    if not settings.MASKED_NUMBERS_EVENTS_URL:
+        return []
+    secret = settings.MASKED_NUMBERS_EVENTS_SECRET
+    try:
+        Webhook(secret)
+    except Exception:  # noqa: BLE001 - empty or not base64: reported, not raised
+        problem = "is not set" if not secret else "is not a whsec_<base64> secret"
+        return [
+            Error(
+                f"MASKED_NUMBERS_EVENTS_URL is set but MASKED_NUMBERS_EVENTS_SECRET {problem}: "
+                "events cannot be signed",
+                hint="Set MASKED_NUMBERS_EVENTS_SECRET to the platform's whsec_… secret, or "
+                "unset MASKED_NUMBERS_EVENTS_URL.",
+                id="providers.E010",
+            )
+        ]
+    return []

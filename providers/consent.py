@@ -9,6 +9,7 @@ the send, which records the opt-out the same way.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .events import event_emit, event_number, event_time, events_enabled
 from .models import OptOut, ProxyNumber
 
 # Spaces, hyphens and underscores inside a keyword count as one space ("opt-out").
@@ -57,20 +59,37 @@ def is_opted_out(*, proxy: ProxyNumber, phone: str) -> bool:
 
 
 def opt_out_record(*, proxy: ProxyNumber, phone: str, keyword: str) -> bool:
-    """Record that this person opted out of this number; False if they already had."""
+    """Record that this person opted out of this number; False if they already had.
+    The platform is told (`optout.created`) in the same transaction."""
     keyword = keyword.strip()[:40]
     now = timezone.now()
-    renewed = OptOut.objects.filter(proxy=proxy, phone=phone, opted_in_at__isnull=False).update(
-        keyword=keyword, opted_out_at=now, opted_in_at=None
-    )
-    if renewed:
-        return True
-    try:
-        with transaction.atomic():
-            OptOut.objects.create(proxy=proxy, phone=phone, keyword=keyword, opted_out_at=now)
-    except IntegrityError:
-        return False  # opted out already (or at the same moment by another request)
+    with transaction.atomic():
+        renewed = OptOut.objects.filter(proxy=proxy, phone=phone, opted_in_at__isnull=False).update(
+            keyword=keyword, opted_out_at=now, opted_in_at=None
+        )
+        if not renewed:
+            try:
+                with transaction.atomic():
+                    OptOut.objects.create(
+                        proxy=proxy, phone=phone, keyword=keyword, opted_out_at=now
+                    )
+            except IntegrityError:
+                return False  # opted out already (or at the same moment by another request)
+        _opt_out_emit(proxy=proxy, phone=phone, keyword=keyword, at=now)
     return True
+
+
+def _opt_out_emit(*, proxy: ProxyNumber, phone: str, keyword: str, at: datetime) -> None:
+    if events_enabled():
+        event_emit(
+            "optout.created",
+            {
+                "proxy_number": proxy.number,
+                "phone": event_number(phone),
+                "keyword": keyword,
+                "opted_out_at": event_time(at),
+            },
+        )
 
 
 def opt_in_record(*, proxy: ProxyNumber, phone: str) -> bool:

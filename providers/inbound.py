@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from .consent import Consent, consent_keyword, is_opted_out, opt_in_record, opt_out_record
+from .events import event_emit, event_number, events_enabled, message_event_data
 from .exceptions import WebhookValidationError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .outbox import message_queue
@@ -35,6 +36,8 @@ UNKNOWN_NUMBER_SAY = "Sorry, this number is not in service."
 OPTED_OUT_CALL_SAY = "Sorry, this call cannot be connected."
 # The outcome of the notice that a party's texts are not delivered (once per session).
 OPTED_OUT_NOTICE = "recipient_opted_out"
+# The outcome routers give a text passed on to the other party.
+RELAYED = "relayed"
 
 InboundEvent = InboundSms | InboundCall
 
@@ -160,6 +163,7 @@ def inbound_receive(*, event: InboundEvent) -> InboundResult:
         else:
             seen = False
             _send(handled)
+            _events_emit(handled)
     if seen:
         return _seen_before(handled)
     log = handled.log
@@ -208,6 +212,24 @@ def _send(handled: Handled) -> None:
         ):
             notice = settings.MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE
             queue(OutboundSms(log.sender, notice), outcome=OPTED_OUT_NOTICE)
+
+
+def _events_emit(handled: Handled) -> None:
+    """Tell the platform of a text relayed to the other party or a call transferred to
+    them (when events are on), in the event's transaction."""
+    if not events_enabled():
+        return
+    log = handled.log
+    if log.kind == Kind.CALL and log.status == Status.TRANSFERRED:
+        assert handled.action is not None  # noqa: S101 - a transferred call has its action
+        data = message_event_data(log, transferred_to=event_number(handled.action.destination))
+        event_emit("call.transferred", data)
+    elif log.kind == Kind.SMS and log.outcome == RELAYED:
+        relays = Message.objects.filter(in_reply_to=log, status=Status.QUEUED).exclude(
+            recipient=log.sender
+        )
+        for relay in relays.select_related("proxy").order_by("pk"):
+            event_emit("message.relayed", message_event_data(relay, in_reply_to=log.pk))
 
 
 def _seen_before(handled: Handled) -> InboundResult:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
@@ -225,3 +227,45 @@ class OptOut(models.Model):
     @property
     def active(self) -> bool:
         return self.opted_in_at is None
+
+
+def event_id_new() -> str:
+    return f"evt_{uuid.uuid4().hex}"
+
+
+class EventStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Event(models.Model):
+    """An event for the platform's backend (providers/events.py), written in the
+    transaction of what it reports and delivered from the outbox like a text."""
+
+    # The webhook-id: the same on every attempt, so the platform can drop duplicates.
+    event_id = models.CharField(max_length=40, unique=True, default=event_id_new, editable=False)
+    type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=8, choices=EventStatus.choices, default=EventStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="event_outbox",
+            ),
+            models.Index(fields=["created_at"], name="event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id} [{self.status}]"

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .consent import is_opted_out, opt_out_record
+from .events import events_sweep, message_failed_emit
 from .exceptions import ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .phone import mask, redact
@@ -231,9 +232,12 @@ def _message_failed(
         )
         message_enqueue(message_id=message.pk, run_after=at)
         return Status.QUEUED
-    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
-        status=Status.FAILED, next_attempt_at=None, last_error=stored[:1000], updated_at=now
-    )
+    with transaction.atomic():
+        failed = Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.FAILED, next_attempt_at=None, last_error=stored[:1000], updated_at=now
+        )
+        if failed:
+            message_failed_emit(message_id=message.pk, error=error)
     logger.error(
         "SMS %s to %s failed after %d attempts: %s",
         message.pk,
@@ -306,7 +310,7 @@ def outbox_sweep(*, now: datetime | None = None, grace_seconds: float = 30) -> i
     )
     for message_id in due:
         message_enqueue(message_id=message_id)
-    return len(due)
+    return len(due) + events_sweep(now=now, grace_seconds=grace_seconds)
 
 
 def delivery_tasks_prune(*, now: datetime | None = None, batch: int = 10_000) -> int:

@@ -25,6 +25,7 @@ from .models import Customer, Driver, Ride, RideStatus
 from .selectors import ride_messages
 from .services import (
     PoolExhausted,
+    pool_exhausted_report,
     proxy_allocate,
     ride_close,
     ride_create,
@@ -90,6 +91,7 @@ class RideAddForm(forms.ModelForm):
         try:
             proxy_allocate(customer=customer, driver=driver)
         except PoolExhausted as err:
+            pool_exhausted_report(error=err)
             add_number = reverse("admin:providers_proxynumber_add") + f"?service={Service.RIDES}"
             raise ValidationError(
                 format_html(

@@ -18,7 +18,7 @@ from maskednumbers.api import JSONParser
 from .models import Ride, RideStatus
 from .selectors import ride_list
 from .serializers import PoolExhaustedSerializer, RideCreateSerializer, RideSerializer
-from .services import PoolExhausted, ride_book, ride_close
+from .services import PoolExhausted, pool_exhausted_report, ride_book, ride_close
 
 
 @extend_schema_view(
@@ -92,6 +92,7 @@ class RideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 pickup_at=data["pickup_at"],
             )
         except PoolExhausted as err:
+            pool_exhausted_report(error=err)
             body = {"code": err.code, "reason": err.reason, "detail": str(err)}
             return Response(body, status=status.HTTP_409_CONFLICT)
         # The request (in the context) decides the masking.

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from providers.events import event_emit, event_number, event_time, events_enabled
 from providers.models import Direction, ProxyNumber, Status
 from providers.outbox import message_queue, message_resend
 from providers.phone import mask
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 NOTIFICATION = "ride_notification"
 # A number held for a ride further ahead than this is a typo, not a booking.
 MAX_ADVANCE = timedelta(days=366)
+PARTIES = ("customer", "driver")
 
 
 class PoolExhausted(Exception):
@@ -34,13 +37,31 @@ class PoolExhausted(Exception):
 
     `reason` is `no_numbers` (nothing in the pool can carry a ride at all) or `in_use`
     (every suitable number already carries an open ride of the customer or driver).
+    It rolls back the booking's transaction; whoever answers the booking with it calls
+    `pool_exhausted_report` after that, so the platform hears of it.
     """
 
     code = "pool_exhausted"
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str, *, reason: str, phones: tuple[str, str] = ("", "")) -> None:
         super().__init__(message)
         self.reason = reason
+        self.phones = phones  # the customer's and the driver's
+
+
+def pool_exhausted_report(*, error: PoolExhausted) -> None:
+    """Tell the platform that a ride could not be booked for want of a number
+    (`pool.exhausted`); outside the transaction that the refusal rolled back."""
+    customer, driver = error.phones
+    event_emit(
+        "pool.exhausted",
+        {
+            "service": "rides",
+            "reason": error.reason,
+            "customer": event_number(customer),
+            "driver": event_number(driver),
+        },
+    )
 
 
 # --- people ------------------------------------------------------------------------
@@ -100,11 +121,40 @@ def rides_expire(
     """
     now = now or timezone.now()
     due = Ride.objects.filter(status=RideStatus.OPEN, masking_ends_at__lte=now)
-    changes = {"status": RideStatus.EXPIRED, "ended_at": now}
     if customer_ids is None and driver_ids is None:
-        return due.update(**changes)
-    expired = due.filter(customer_id__in=customer_ids or []).update(**changes)
-    return expired + due.filter(driver_id__in=driver_ids or []).update(**changes)
+        return _rides_expire(due, now=now)
+    expired = _rides_expire(due.filter(customer_id__in=customer_ids or []), now=now)
+    return expired + _rides_expire(due.filter(driver_id__in=driver_ids or []), now=now)
+
+
+def _rides_expire(due: QuerySet[Ride], *, now: datetime) -> int:
+    """Mark these rides expired; with events on, each one's `ride.ended` too (the rows
+    locked first, so a ride two sweeps see is reported once)."""
+    if not events_enabled():
+        return due.update(status=RideStatus.EXPIRED, ended_at=now)
+    with transaction.atomic():
+        rides = list(due.select_for_update(of=("self",)).select_related("proxy", *PARTIES))
+        Ride.objects.filter(pk__in=[ride.pk for ride in rides]).update(
+            status=RideStatus.EXPIRED, ended_at=now
+        )
+        for ride in rides:
+            _ride_ended_emit(ride, reason=RideStatus.EXPIRED, ended_at=now)
+    return len(rides)
+
+
+def _ride_ended_emit(ride: Ride, *, reason: str, ended_at: datetime) -> None:
+    event_emit(
+        "ride.ended",
+        {
+            "session": ride.session,
+            "ride_id": ride.pk,
+            "proxy_number": ride.proxy.number,
+            "reason": reason,
+            "ended_at": event_time(ended_at),
+            "customer": event_number(ride.customer.phone),
+            "driver": event_number(ride.driver.phone),
+        },
+    )
 
 
 def proxy_allocate(
@@ -138,6 +188,7 @@ def _exhausted(*, suitable: int, customer: Customer, driver: Driver) -> PoolExha
             "can send SMS through a configured provider. Add numbers to the pool "
             "(service Rides, SMS enabled).",
             reason="no_numbers",
+            phones=(customer.phone, driver.phone),
         )
     logger.warning(
         "rides pool exhausted: all %d numbers in use by customer %s or driver %s",
@@ -150,6 +201,7 @@ def _exhausted(*, suitable: int, customer: Customer, driver: Driver) -> PoolExha
         f"use by an open ride of {customer.name} or {driver.name}. Add numbers to the pool, "
         "or end one of their open rides.",
         reason="in_use",
+        phones=(customer.phone, driver.phone),
     )
 
 
@@ -302,8 +354,13 @@ def ride_close(*, ride: Ride, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     with transaction.atomic():
         still_open = Ride.objects.filter(pk=ride.pk, status=RideStatus.OPEN)
-        still_open.filter(masking_ends_at__lte=now).update(status=RideStatus.EXPIRED, ended_at=now)
+        expired = still_open.filter(masking_ends_at__lte=now).update(
+            status=RideStatus.EXPIRED, ended_at=now
+        )
         closed = still_open.update(status=RideStatus.CLOSED, ended_at=now, masking_ends_at=now)
+        if (expired or closed) and events_enabled():
+            reason = RideStatus.CLOSED if closed else RideStatus.EXPIRED
+            _ride_ended_emit(ride, reason=reason, ended_at=now)
     ride.refresh_from_db()
     if closed:
         logger.info("ride %s: masking ended early", ride.pk)
