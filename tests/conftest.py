@@ -60,6 +60,17 @@ def mocked_responses():
         yield rsps
 
 
+@pytest.fixture
+def events_on(settings, mocked_responses):
+    """Events to the platform turned on; its endpoint answers 200 (`tests/events.py`)."""
+    from tests.events import EVENTS_SECRET, EVENTS_URL
+
+    settings.MASKED_NUMBERS_EVENTS_URL = EVENTS_URL
+    settings.MASKED_NUMBERS_EVENTS_SECRET = EVENTS_SECRET
+    mocked_responses.post(EVENTS_URL, status=200)
+    return mocked_responses
+
+
 # --- Real browser (Debian's Chromium driven by Playwright) -----------------------------
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"

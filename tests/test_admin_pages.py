@@ -16,9 +16,11 @@ from rest_framework.authtoken.models import Token
 
 from conversations.services import conversation_sms_receive
 from providers.consent import opt_out_record
+from providers.events import event_emit
 from providers.models import Message
 from providers.tasks import deliver_message
 from tests import factories
+from tests.events import EVENTS_SECRET, EVENTS_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +40,11 @@ def demo_objects_where_demo_data_has_none(settings) -> None:
     )
     opt_out_record(proxy=proxy, phone=factories.conversations_person(), keyword="STOP")
     login_attempts_of_someone_locked_out()
+    settings.MASKED_NUMBERS_EVENTS_URL, settings.MASKED_NUMBERS_EVENTS_SECRET = (
+        EVENTS_URL,
+        EVENTS_SECRET,
+    )
+    event_emit("pool.exhausted", {"service": "rides", "reason": "in_use"})
 
 
 def login_attempts_of_someone_locked_out() -> None:
