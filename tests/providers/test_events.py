@@ -383,3 +383,28 @@ def test_the_events_list_filters_by_type_and_staff_cannot_edit_events(admin_clie
     assert pool.event_id in listed and ride.event_id not in listed
     assert admin_client.post(f"{EVENTS}{ride.pk}/delete/").status_code == 403
     assert admin_client.get(f"{EVENTS}add/").status_code == 403
+
+
+# --- documentation ----------------------------------------------------------------------
+
+
+def test_every_event_type_is_a_webhook_of_the_openapi_document_and_in_the_readme(admin_client):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from providers.events import EVENT_TYPES
+
+    schema = admin_client.get("/api/schema/", {"format": "json"}).json()
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+
+    assert set(schema["webhooks"]) == EVENT_TYPES
+    relayed = schema["webhooks"]["message.relayed"]["post"]["requestBody"]["content"]
+    body = relayed["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schema["components"]["schemas"][body]["properties"]) == {
+        "id",
+        "type",
+        "timestamp",
+        "data",
+    }
+    assert all(f"| `{event_type}` |" in readme for event_type in EVENT_TYPES)
