@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from standardwebhooks import Webhook
 
 from .backends.http import retry_after_seconds
 from .models import Event, EventStatus, Message
+from .outage import write_through_outage
 from .phone import mask, redact
 from .tasks import deliver_event
 
@@ -135,6 +137,7 @@ def event_headers(event: Event, body: str, *, now: datetime | None = None) -> di
 
 def event_deliver(*, pk: int) -> str:
     """One delivery attempt of a queued event. Returns the resulting status."""
+    claimed = time.monotonic()
     event = _event_claim(pk=pk)
     if event is None:
         return "skipped"
@@ -154,14 +157,7 @@ def event_deliver(*, pk: int) -> str:
         logger.exception("event %s: cannot be sent", event.event_id)
         return _event_failed(event, error=f"cannot be sent: {type(err).__name__}")
     if 200 <= response.status_code < 300:
-        now = timezone.now()
-        Event.objects.filter(pk=event.pk, status=EventStatus.SENDING).update(
-            status=EventStatus.SENT,
-            sent_at=now,
-            next_attempt_at=None,
-            last_error="",
-            updated_at=now,
-        )
+        _event_sent(pk=event.pk, claimed=claimed)
         return EventStatus.SENT
     transient = response.status_code in TRANSIENT_STATUSES or response.status_code >= 500
     return _event_failed(
@@ -185,6 +181,23 @@ def _event_claim(*, pk: int) -> Event | None:
         updated_at=now,
     )
     return Event.objects.get(pk=pk) if claimed else None
+
+
+def _event_sent(*, pk: int, claimed: float) -> None:
+    """Record that the platform has it; a lost database is waited out (see
+    write_through_outage), so the sweep does not send it again."""
+
+    def record() -> None:
+        now = timezone.now()
+        Event.objects.filter(pk=pk, status__in=(EventStatus.SENDING, EventStatus.QUEUED)).update(
+            status=EventStatus.SENT,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error="",
+            updated_at=now,
+        )
+
+    write_through_outage(record, claimed=claimed, what=f"event {pk} received by the platform")
 
 
 def _event_failed(

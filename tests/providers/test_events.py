@@ -212,6 +212,30 @@ def test_an_event_fails_after_the_last_attempt(endpoint, settings, mocked_respon
     assert sent_attempt(mocked_responses) == [503, 503, 503]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_event_the_platform_received_is_recorded_once_the_database_is_back(endpoint, settings):
+    from django.db import OperationalError, connection
+
+    endpoint(200)
+    # Kept for the attempt below (this test commits: the immediate backend would send).
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    event = queued_event()
+    failed = []
+
+    def down_three_times(execute, sql, params, many, context):
+        if sql.lstrip().startswith("UPDATE") and "sent_at" in sql and len(failed) < 3:
+            failed.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(down_three_times):
+        assert event_deliver(pk=event.pk) == EventStatus.SENT
+
+    event.refresh_from_db()
+    assert (len(failed), event.status, event.attempts) == (3, EventStatus.SENT, 1)
+    assert outbox_sweep(now=timezone.now() + timedelta(hours=1)) == 0
+
+
 def test_the_sweep_sends_events_whose_retry_is_due_or_whose_worker_was_lost(
     endpoint, mocked_responses
 ):
