@@ -94,7 +94,8 @@ def event_emit(type: str, data: dict[str, Any]) -> Event | None:  # noqa: A002 -
     now = timezone.now()
     event = Event(type=type, created_at=now, next_attempt_at=now)
     event.payload = {"id": event.event_id, "type": type, "timestamp": event_time(now), "data": data}
-    with transaction.atomic():
+    # The row and its task together; inside the caller's transaction, no savepoint.
+    with transaction.atomic(savepoint=False):
         event.save()
         _enqueue_with(event.pk)
     return event

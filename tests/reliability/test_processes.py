@@ -36,6 +36,7 @@ import requests
 from tests.signing import messagebird_signature
 
 from . import harness
+from . import platform as events_platform
 
 pytestmark = pytest.mark.slow
 
@@ -231,7 +232,10 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
         database_url = pg.createdb("rel_load")
         vendor = harness.FakeVendor(slow_seconds=4)
         vendor.open()
+        platform = events_platform.FakePlatform()
+        platform.open()
         service = harness.Service(database_url=database_url, vendor_url=vendor.url, logs=logs)
+        service.env.update(platform.service_env())
         try:
             service.start()
             harness.wait_until(lambda: _healthy(service), timeout=60, what="the service")
@@ -240,6 +244,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             runner = threading.Thread(target=traffic.run)
             t0 = time.monotonic()
             runner.start()
+            platform_outage = events_platform.outage_in_background(platform, t0=t0, seconds=SECONDS)
 
             def at(fraction: float) -> None:
                 time.sleep(max(0.0, t0 + fraction * SECONDS - time.monotonic()))
@@ -287,6 +292,8 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
                 )
             time.sleep(3)  # anything sent twice would arrive now
             delivered = _accepted(vendor)
+            platform_outage.join(timeout=SECONDS)
+            events = events_platform.events_settled(platform, database_url, timeout=120)
             processes = {name: service.alive(name) for name in service.procs}
             statuses = dict(
                 _db_rows(
@@ -306,6 +313,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             service.stop()
             vendor.release_hang()
             vendor.close()
+            platform.close()
         # Every process logs at INFO: no person's number, no text, no secret.
         everything = "".join(service.log_text(name) for name in service.procs)
         leaks = re.findall(r"206555[23]0[0-4]\d|load \d+ [0-9a-f]{8}", everything)
@@ -333,6 +341,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             "processes_alive_at_end": processes,
             "log_lines": everything.count("\n"),
             "log_leaks": len(leaks),
+            "events": events,
         }
     )
     print("\nRELIABILITY REPORT\n" + json.dumps(report, indent=2, default=str))
@@ -355,6 +364,12 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
     assert set(outage["webhook"]) <= {500, 502, 503, 504}
     assert all(status >= 500 for status, _ in traffic.refusals), traffic.refusals[:5]
     assert "interrupted deliveries queued again" in sweeper_log
+    assert (events["lost"], events["duplicated_by_id"], events["unknown_ids"]) == (0, 0, 0)
+    assert events["forged"] == 0
+    assert events["by_status"] == {"sent": events["written"]}
+    assert events["by_type"].get("message.relayed") == report["messages_in"]
+    assert events["by_type"].get("call.transferred") == traffic.calls["transfer"]
+    assert events["platform_answers"].get("503", 0) > 0
 
 
 def _accepted(vendor: harness.FakeVendor) -> Counter:
