@@ -60,22 +60,19 @@ def is_opted_out(*, proxy: ProxyNumber, phone: str) -> bool:
 
 def opt_out_record(*, proxy: ProxyNumber, phone: str, keyword: str) -> bool:
     """Record that this person opted out of this number; False if they already had.
-    The platform is told (`optout.created`) in the same transaction."""
+    The platform is told (`optout.created`) in the caller's transaction."""
     keyword = keyword.strip()[:40]
     now = timezone.now()
-    with transaction.atomic():
-        renewed = OptOut.objects.filter(proxy=proxy, phone=phone, opted_in_at__isnull=False).update(
-            keyword=keyword, opted_out_at=now, opted_in_at=None
-        )
-        if not renewed:
-            try:
-                with transaction.atomic():
-                    OptOut.objects.create(
-                        proxy=proxy, phone=phone, keyword=keyword, opted_out_at=now
-                    )
-            except IntegrityError:
-                return False  # opted out already (or at the same moment by another request)
-        _opt_out_emit(proxy=proxy, phone=phone, keyword=keyword, at=now)
+    renewed = OptOut.objects.filter(proxy=proxy, phone=phone, opted_in_at__isnull=False).update(
+        keyword=keyword, opted_out_at=now, opted_in_at=None
+    )
+    if not renewed:
+        try:
+            with transaction.atomic():
+                OptOut.objects.create(proxy=proxy, phone=phone, keyword=keyword, opted_out_at=now)
+        except IntegrityError:
+            return False  # opted out already (or at the same moment by another request)
+    _opt_out_emit(proxy=proxy, phone=phone, keyword=keyword, at=now)
     return True
 
 

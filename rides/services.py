@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 NOTIFICATION = "ride_notification"
 # A number held for a ride further ahead than this is a typo, not a booking.
 MAX_ADVANCE = timedelta(days=366)
-PARTIES = ("customer", "driver")
 
 
 class PoolExhausted(Exception):
@@ -133,7 +132,9 @@ def _rides_expire(due: QuerySet[Ride], *, now: datetime) -> int:
     if not events_enabled():
         return due.update(status=RideStatus.EXPIRED, ended_at=now)
     with transaction.atomic():
-        rides = list(due.select_for_update(of=("self",)).select_related("proxy", *PARTIES))
+        rides = list(
+            due.select_for_update(of=("self",)).select_related("proxy", "customer", "driver")
+        )
         Ride.objects.filter(pk__in=[ride.pk for ride in rides]).update(
             status=RideStatus.EXPIRED, ended_at=now
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from providers.inbound import inbound_call_receive, inbound_sms_receive
@@ -157,3 +159,26 @@ def test_without_an_events_url_rides_tell_nothing(settings, api):  # noqa: F811
     api.post("/api/rides/", payload(), format="json")  # no free number: 409
 
     assert Event.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite runs one writer at a time"
+)
+def test_rides_ended_by_sweeps_and_staff_at_the_same_moment_are_told_once_each(settings, events_on):
+    from .test_concurrency import PARALLEL, run_together
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    proxy = factories.proxy_number()
+    past = timezone.now() - timedelta(days=2)
+    rides = [factories.ride(proxy=proxy, pickup_at=past) for _ in range(5)]
+    rides += [factories.ride(proxy=proxy) for _ in range(5)]
+
+    run_together(
+        [rides_expire] * (PARALLEL // 2)
+        + [lambda: [ride_close(ride=ride) for ride in rides]] * (PARALLEL // 2)
+    )
+
+    told = Counter(payload["data"]["ride_id"] for payload in emitted("ride.ended"))
+    assert told == Counter({ride.pk: 1 for ride in rides})
