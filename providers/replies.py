@@ -111,7 +111,7 @@ def _limit_refusal(*, proxy: ProxyNumber, outbound: OutboundSms, outcome: str) -
         to_sender=Count("pk", filter=to_them & Q(created_at__gt=hour_ago)),
         by_number=Count("pk", filter=Q(created_at__gt=hour_ago)),
     )
-    if sent["repeated"]:
+    if outbound.once_per and sent["repeated"]:
         return Refusal.REPEATED
     if sent["to_sender"] >= settings.MASKED_NUMBERS_SYSTEM_REPLIES_PER_SENDER:
         return Refusal.SENDER_LIMIT
@@ -120,14 +120,14 @@ def _limit_refusal(*, proxy: ProxyNumber, outbound: OutboundSms, outcome: str) -
     return None
 
 
-def numbers_at_reply_limit(*, now: datetime | None = None) -> list[str]:
+def numbers_at_reply_limit(*, now: datetime | None = None) -> list[ProxyNumber]:
     """Pool numbers that sent their most system replies in the last hour (now silent)."""
     since = (now or timezone.now()) - HOUR
-    return list(
+    busy = (
         Message.objects.filter(system=True, created_at__gt=since)
-        .values("proxy__number")
+        .values("proxy")
         .annotate(n=Count("pk"))
         .filter(n__gte=settings.MASKED_NUMBERS_SYSTEM_REPLIES_PER_NUMBER)
-        .order_by("proxy__number")
-        .values_list("proxy__number", flat=True)
+        .values("proxy")
     )
+    return list(ProxyNumber.objects.filter(pk__in=busy).order_by("number"))
