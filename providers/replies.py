@@ -85,7 +85,8 @@ def _country(e164: str) -> str:
         parsed = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return ""
-    return country_of(e164) or phonenumbers.region_code_for_country_code(parsed.country_code)
+    code = parsed.country_code or 0
+    return country_of(e164) or phonenumbers.region_code_for_country_code(code)
 
 
 def _destination_refusal(recipient: str) -> Refusal | None:

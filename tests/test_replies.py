@@ -4,6 +4,7 @@ unknown-sender replies, JOIN errors): per sender, per number, by destination."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,10 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations import replies as conversation_replies
+from conversations.router import ConversationsRouter
 from maskednumbers.dashboard import pool_health
 from providers.models import Direction, Message
 from providers.replies import Refusal, numbers_at_reply_limit
 from rides.conf import unknown_sender_reply
+from rides.router import RidesRouter
 from tests import factories
 from tests.texting import delivered_to, text
 
@@ -167,6 +170,10 @@ def test_a_number_answers_sixty_strangers_an_hour_then_warns_on_the_dashboard(
     assert [p.number for p in pool_health().reply_limited] == [CONVERSATIONS_NUMBER]
     page = admin_client.get(reverse("admin:index")).content.decode()
     assert "reached their hourly limit" in page and CONVERSATIONS_NUMBER in page
+    link = re.search(r'href="([^"]*system__exact=1)"', page).group(1).replace("&amp;", "&")
+    listed = admin_client.get(link)
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 3
 
     an_hour_passes()
     assert numbers_at_reply_limit() == []
@@ -228,3 +235,12 @@ def test_an_opted_out_stranger_gets_no_system_reply_and_uses_no_budget(ride, set
     text(STRANGER, "HELP", to=RIDES_NUMBER)
     assert delivered_to(STRANGER) == [settings.MASKED_NUMBERS_OPT_OUT_CONFIRMATION]
     assert text("+14155550998", "HELP", to=RIDES_NUMBER).outcome == "help"
+
+
+def test_the_routers_know_who_is_a_party(ride, conversations_number):
+    assert RidesRouter().is_party(proxy=ride.proxy, sender=CUSTOMER)
+    assert not RidesRouter().is_party(proxy=ride.proxy, sender=STRANGER)
+    alice = factories.conversations_person()
+    factories.conversation(proxy=conversations_number, starter=alice)
+    assert ConversationsRouter().is_party(proxy=conversations_number, sender=alice)
+    assert not ConversationsRouter().is_party(proxy=conversations_number, sender=STRANGER)
