@@ -75,8 +75,9 @@ def reply_countries() -> set[str]:
     """Where system replies may go: the setting, else the pool's active numbers' countries."""
     if settings.MASKED_NUMBERS_SYSTEM_REPLY_COUNTRIES:
         return set(settings.MASKED_NUMBERS_SYSTEM_REPLY_COUNTRIES)
-    numbers = ProxyNumber.objects.filter(active=True).values_list("number", "country")
-    return {country or country_of(number) for number, country in numbers.distinct()}
+    # Every way of adding a number sets its country (from the number).
+    countries = ProxyNumber.objects.filter(active=True).exclude(country="").order_by()
+    return set(countries.values_list("country", flat=True).distinct())
 
 
 def _country(e164: str) -> str:
