@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from providers.models import Direction, Message, ProxyNumber, Service, Status
+from providers.replies import numbers_at_reply_limit
 from providers.selectors import proxy_open_sessions
 
 HOURS = 24
@@ -92,6 +93,9 @@ class PoolHealth:
     hours: list[HourBar]
     peak: int
     since: datetime
+    # Numbers that sent their most replies to people who are no party this hour: silent
+    # to strangers now (a flood, or SMS pumping).
+    reply_limited: list[ProxyNumber]
 
     @property
     def chart_total(self) -> int:
@@ -148,7 +152,13 @@ def pool_health(*, now: datetime | None = None) -> PoolHealth:
             )
         )
     hours, peak, since = _hourly(now)
-    return PoolHealth(services=services, hours=hours, peak=peak, since=since)
+    return PoolHealth(
+        services=services,
+        hours=hours,
+        peak=peak,
+        since=since,
+        reply_limited=numbers_at_reply_limit(now=now),
+    )
 
 
 def _hourly(now: datetime) -> tuple[list[HourBar], int, datetime]:

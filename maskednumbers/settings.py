@@ -359,6 +359,36 @@ MASKED_NUMBERS_RECIPIENT_OPTED_OUT_NOTICE = os.environ.get(
 # Whether a person who opted out of a number's texts is also not put through to by calls.
 MASKED_NUMBERS_OPT_OUT_BLOCKS_CALLS = env_bool("MASKED_NUMBERS_OPT_OUT_BLOCKS_CALLS", False)
 
+# HELP: a text that is one of these words alone gets, from someone who is no party of a
+# session on the number, this reply (a party's HELP is the service's own: relayed on a
+# ride, the protocol's usage text with the stop line below on a conversations number).
+MASKED_NUMBERS_HELP_KEYWORDS = ["HELP", "INFO"]
+MASKED_NUMBERS_HELP_REPLY = os.environ.get(
+    "MASKED_NUMBERS_HELP_REPLY",
+    "Masked numbers: texts to this number reach the person you are paired with, without "
+    "showing your number. Msg&data rates may apply. Reply STOP to stop texts from this number.",
+)
+MASKED_NUMBERS_HELP_STOP = os.environ.get(
+    "MASKED_NUMBERS_HELP_STOP",
+    "Msg&data rates may apply. Reply STOP to stop texts from this number.",
+)
+
+# Replies to people who are no party (usage texts, HELP, unknown-sender replies, JOIN
+# errors): at most this many per sender and number, and per number, in an hour; then
+# silence. Only to these countries (ISO codes, comma-separated; empty: the countries of
+# the pool's active numbers), never to premium-rate, shared-cost or +881/+882/+883.
+MASKED_NUMBERS_SYSTEM_REPLIES_PER_SENDER = int(
+    os.environ.get("MASKED_NUMBERS_SYSTEM_REPLIES_PER_SENDER", "5")
+)
+MASKED_NUMBERS_SYSTEM_REPLIES_PER_NUMBER = int(
+    os.environ.get("MASKED_NUMBERS_SYSTEM_REPLIES_PER_NUMBER", "60")
+)
+MASKED_NUMBERS_SYSTEM_REPLY_COUNTRIES = [
+    c.strip().upper()
+    for c in os.environ.get("MASKED_NUMBERS_SYSTEM_REPLY_COUNTRIES", "").split(",")
+    if c.strip()
+]
+
 # How long a process keeps a pool number it looked up for routing (providers/pool.py):
 # changes made in another process reach routing within this; 0 turns it off.
 MASKED_NUMBERS_POOL_CACHE_SECONDS = float(os.environ.get("MASKED_NUMBERS_POOL_CACHE", "5"))

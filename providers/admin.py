@@ -151,7 +151,9 @@ class MessageAdmin(StaffAdmin):
         "outcome",
         "session_link",
     ]
-    list_filter = [SessionFilter, "direction", "kind", "status", "proxy", "provider", "created_at"]
+    list_filter = [
+        SessionFilter, "direction", "kind", "status", "system", "proxy", "provider", "created_at",
+    ]  # fmt: skip
     search_fields = ["=sender", "=recipient", "=vendor_id", "=session"]
     phone_lookups = ("sender", "recipient", "proxy__number")
     list_select_related = ["proxy"]
@@ -169,6 +171,7 @@ class MessageAdmin(StaffAdmin):
         "shown_body",
         "status",
         "outcome",
+        "system",
         "session_link",
         "in_reply_to",
         "attempts",

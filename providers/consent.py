@@ -39,18 +39,30 @@ def _keywords(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(_normal(word) for word in words)
 
 
+def _word(text: str) -> str:
+    """The text as a keyword would read, '' if it is too long to be one."""
+    if len(text) > 60:
+        return ""  # every text is asked: a long one is no keyword, whatever it holds
+    word = _normal(text)
+    return "" if len(word) > 20 else word
+
+
 def consent_keyword(text: str) -> Consent | None:
     """Whether a whole text is an opt-out or opt-in keyword of the settings."""
-    if len(text) > 60:
-        return None  # every text is asked: a long one is no keyword, whatever it holds
-    word = _normal(text)
-    if not word or len(word) > 20:
+    word = _word(text)
+    if not word:
         return None
     if word in _keywords(tuple(settings.MASKED_NUMBERS_OPT_OUT_KEYWORDS)):
         return Consent.OPT_OUT
     if word in _keywords(tuple(settings.MASKED_NUMBERS_OPT_IN_KEYWORDS)):
         return Consent.OPT_IN
     return None
+
+
+def help_keyword(text: str) -> bool:
+    """Whether a whole text is a HELP keyword of the settings (HELP, INFO)."""
+    word = _word(text)
+    return bool(word) and word in _keywords(tuple(settings.MASKED_NUMBERS_HELP_KEYWORDS))
 
 
 def is_opted_out(*, proxy: ProxyNumber, phone: str) -> bool:

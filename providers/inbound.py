@@ -19,7 +19,14 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from .consent import Consent, consent_keyword, is_opted_out, opt_in_record, opt_out_record
+from .consent import (
+    Consent,
+    consent_keyword,
+    help_keyword,
+    is_opted_out,
+    opt_in_record,
+    opt_out_record,
+)
 from .events import event_emit, event_number, events_enabled, message_event_data
 from .exceptions import WebhookValidationError
 from .models import Direction, Kind, Message, ProxyNumber, Status
@@ -27,6 +34,7 @@ from .outbox import message_queue
 from .phone import mask
 from .pool import active_proxy
 from .registry import get_router
+from .replies import system_reply_queue
 from .routing import BaseRouter
 from .types import CallAction, CallActionKind, InboundCall, InboundSms, OutboundSms
 
@@ -92,7 +100,8 @@ def sms_handle(event: InboundSms) -> Handled:
         log.status, log.session, log.outcome = Status.RECEIVED, decision.session, "opted_in"
         confirmed = OutboundSms(event.sender, settings.MASKED_NUMBERS_OPT_IN_CONFIRMATION)
         return Handled(log=log, send=(confirmed, *decision.messages))
-    decision = router.route_sms(proxy=proxy, sender=event.sender, text=event.text)
+    route = router.route_help if help_keyword(event.text) else router.route_sms
+    decision = route(proxy=proxy, sender=event.sender, text=event.text)
     log.status, log.session, log.outcome = Status.RECEIVED, decision.session, decision.outcome
     return Handled(log=log, send=decision.messages)
 
@@ -201,6 +210,9 @@ def _send(handled: Handled) -> None:
     if handled.confirmation is not None:
         queue(handled.confirmation, to_opted_out=True)
     for outbound in handled.send:
+        if outbound.system:
+            system_reply_queue(log=log, outbound=outbound, queue=queue)
+            continue
         queued = queue(outbound)
         if (
             queued.status == Status.SUPPRESSED

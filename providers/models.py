@@ -134,6 +134,10 @@ class Message(models.Model):
     # The one-time id of the request that brought an inbound event (a signature's jti):
     # a request repeating it is a replay, refused. Kept as long as the row.
     nonce = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # A reply to someone who is no party (providers.replies counts them per hour).
+    system = models.BooleanField(
+        "system reply", default=False, db_default=False, help_text="A reply to someone no party"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -161,6 +165,9 @@ class Message(models.Model):
             ),
             models.Index(fields=["session"], name="message_session"),
             models.Index(fields=["status"], name="message_status"),
+            models.Index(
+                fields=["proxy", "created_at"], condition=Q(system=True), name="message_system"
+            ),
         ]
 
     def __str__(self) -> str:

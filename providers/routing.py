@@ -9,8 +9,10 @@ it queues, or not at all.
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from .models import ProxyNumber
-from .types import CallDecision, SmsDecision
+from .types import CallDecision, OutboundSms, SmsDecision
 
 
 class BaseRouter:
@@ -18,6 +20,19 @@ class BaseRouter:
 
     def route_sms(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
         raise NotImplementedError(f"{type(self).__qualname__} must implement route_sms()")
+
+    def is_party(self, *, proxy: ProxyNumber, sender: str) -> bool:
+        """Whether the sender is a party of an open session on this number."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement is_party()")
+
+    def route_help(self, *, proxy: ProxyNumber, sender: str, text: str) -> SmsDecision:
+        """The sender texted a HELP keyword. By default a party's is routed like any
+        text (people write "help" to each other); anyone else gets the HELP reply, a
+        system reply (bounded by providers.replies)."""
+        if self.is_party(proxy=proxy, sender=sender):
+            return self.route_sms(proxy=proxy, sender=sender, text=text)
+        reply = OutboundSms(sender, settings.MASKED_NUMBERS_HELP_REPLY, system=True)
+        return SmsDecision(messages=(reply,), outcome="help")
 
     def route_opt_out(self, *, proxy: ProxyNumber, sender: str) -> SmsDecision:
         """The sender texted an opt-out keyword (already recorded; it is not relayed).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -94,6 +95,11 @@ class OutboundSms:
 
     recipient: str
     body: str
+    # A reply to someone who is no party (usage, HELP, unknown sender, JOIN errors):
+    # bounded per sender, per number and by destination (providers.replies).
+    system: bool = False
+    # A system reply not sent again to the same person within this time (same outcome).
+    once_per: timedelta | None = None
 
 
 @dataclass(frozen=True)

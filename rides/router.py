@@ -41,8 +41,17 @@ class RidesRouter(BaseRouter):
         since = timezone.now() - unknown_sender_reply_interval()
         if reply_sent_since(proxy=proxy, recipient=sender, outcome=UNKNOWN_SENDER, since=since):
             return SmsDecision(outcome=UNKNOWN_SENDER)
-        reply = OutboundSms(recipient=sender, body=unknown_sender_reply())
+        # The interval is checked again where system replies take turns (providers.replies).
+        reply = OutboundSms(
+            recipient=sender,
+            body=unknown_sender_reply(),
+            system=True,
+            once_per=unknown_sender_reply_interval(),
+        )
         return SmsDecision(messages=(reply,), outcome=UNKNOWN_SENDER)
+
+    def is_party(self, *, proxy: ProxyNumber, sender: str) -> bool:
+        return ride_for_inbound(proxy=proxy, sender=sender) is not None
 
     def route_opt_out(self, *, proxy: ProxyNumber, sender: str) -> SmsDecision:
         # Nothing changes on the ride; its log shows the opt-out.

@@ -5,6 +5,7 @@ import re
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.test import override_settings
@@ -414,7 +415,9 @@ def test_unprompted_replies_are_not_repeated_within_ten_minutes(number, clock):
     stranger, alice = person(), person()
     assert receive(number, stranger, "hi") == [replies.USAGE]
     assert receive(number, stranger, "hi") == []
-    assert receive(number, stranger, "HELP") == [replies.USAGE]
+    assert receive(number, stranger, "HELP") == [
+        f"{replies.USAGE} {settings.MASKED_NUMBERS_HELP_STOP}"
+    ]
     code = start(number, alice)
     assert receive(number, alice, "anyone?") == [replies.waiting(code=code, number=number.number)]
     assert receive(number, alice, "anyone?") == []

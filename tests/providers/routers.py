@@ -21,6 +21,9 @@ class EchoRouter(BaseRouter):
             outcome="echoed",
         )
 
+    def is_party(self, *, proxy: ProxyNumber, sender: str) -> bool:
+        return True  # every sender has their echo session
+
     def route_call(self, *, proxy: ProxyNumber, caller: str) -> CallDecision:
         if caller == PARTNER:
             return CallDecision(action=CallAction.say(SAY_TEXT), outcome="said")

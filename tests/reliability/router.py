@@ -42,6 +42,9 @@ class PairRouter(BaseRouter):
             outcome="relayed",
         )
 
+    def is_party(self, *, proxy: ProxyNumber, sender: str) -> bool:
+        return partner_of(sender) is not None
+
     def route_call(self, *, proxy: ProxyNumber, caller: str) -> CallDecision:
         partner = partner_of(caller)
         if partner is None:

@@ -37,6 +37,7 @@ from tests.signing import messagebird_signature
 
 from . import harness
 from . import platform as events_platform
+from . import harness, strangers
 
 pytestmark = pytest.mark.slow
 
@@ -240,11 +241,20 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             service.start()
             harness.wait_until(lambda: _healthy(service), timeout=60, what="the service")
             rides = _book_rides(service)
-            traffic = Traffic(service, rides, seconds=SECONDS, rate=RATE)
+            strangers.add_conversations_number(service)
+            opted_out = strangers.opt_out_people(rides)
+            traffic = Traffic(
+                service, strangers.ordinary(rides, opted_out), seconds=SECONDS, rate=RATE
+            )
+            flood = strangers.ConsentAndStrangers(
+                traffic._post, rides, opted_out, numbers=PROXIES, seconds=SECONDS
+            )
             runner = threading.Thread(target=traffic.run)
+            flooder = threading.Thread(target=flood.run)
             t0 = time.monotonic()
             runner.start()
             platform_outage = events_platform.outage_in_background(platform, t0=t0, seconds=SECONDS)
+            flooder.start()
 
             def at(fraction: float) -> None:
                 time.sleep(max(0.0, t0 + fraction * SECONDS - time.monotonic()))
@@ -273,7 +283,8 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             report["faults"].append({"fault": "database restart", "while_down": _plain(outage)})
 
             runner.join(timeout=SECONDS + 300)
-            assert not runner.is_alive(), "traffic did not finish"
+            flooder.join(timeout=300)
+            assert not runner.is_alive() and not flooder.is_alive(), "traffic did not finish"
             # What the vendor must end up with: each relay once, to the other party, from
             # the ride's number; and the two notifications of each ride.
             expected = Counter(
@@ -305,8 +316,9 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             orphans = _db_rows(
                 database_url,
                 "SELECT count(*) FROM providers_message i WHERE i.direction='in' AND i.kind='sms' "
-                "AND i.vendor_id NOT LIKE 'outage-probe-%%' "
+                "AND i.vendor_id NOT LIKE 'outage-probe-%%' AND NOT (i.sender = ANY(%s)) "
                 "AND NOT EXISTS (SELECT 1 FROM providers_message o WHERE o.in_reply_to_id=i.id)",
+                (flood.senders,),
             )[0][0]
             sweeper_log = service.log_text("sweeper")
         finally:
@@ -316,12 +328,16 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             platform.close()
         # Every process logs at INFO: no person's number, no text, no secret.
         everything = "".join(service.log_text(name) for name in service.procs)
-        leaks = re.findall(r"206555[23]0[0-4]\d|load \d+ [0-9a-f]{8}", everything)
+        leaks = re.findall(
+            r"206555[23]0[0-4]\d|load \d+ [0-9a-f]{8}|" + strangers.LEAK_PATTERN, everything
+        )
         leaks += [
             s for s in (service.signing_key, service.env["DJANGO_SECRET_KEY"]) if s in everything
         ]
 
     relays = {key: count for key, count in delivered.items() if key[2].startswith("load ")}
+    consent_and_strangers = flood.report(delivered)
+    delivered = Counter({key: n for key, n in delivered.items() if not flood.mine(key)})
     others = {key: count for key, count in delivered.items() if key not in relays}
     report.update(
         {
@@ -342,6 +358,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             "log_lines": everything.count("\n"),
             "log_leaks": len(leaks),
             "events": events,
+            "opt_outs_and_strangers": consent_and_strangers,
         }
     )
     print("\nRELIABILITY REPORT\n" + json.dumps(report, indent=2, default=str))
@@ -356,7 +373,9 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
     assert report["relayed"] == report["messages_in"] > 0
     assert report["notifications_delivered"] == notifications
     assert orphans == 0
-    assert set(statuses) == {"sent"}
+    assert set(statuses) - {"suppressed"} == {"sent"}  # suppressed: to opted-out people
+    assert statuses.get("suppressed", 0) == len(flood.driver_texts)
+    strangers.check(consent_and_strangers, opted_out=len(opted_out))
     assert set(traffic.calls) == {"transfer"}
     assert all(processes.values()), processes
     assert outage["tracebacks"] == 0

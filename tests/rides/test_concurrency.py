@@ -157,3 +157,36 @@ def test_parallel_stops_record_one_opt_out_and_confirm_once():
     assert OptOut.objects.filter(phone=customer).count() == 1
     assert [sent["to"] for sent in console.outbox] == [customer]
     assert not Message.objects.filter(direction=Direction.OUTBOUND, recipient=driver).exists()
+
+
+def _parallel_texts(sender: str, body: str, *, to: str, n: int) -> list[object]:
+    def one(index: int):
+        event = InboundSms(
+            provider="console", sender=sender, recipient=to, text=body, vendor_id=f"p-{index}"
+        )
+        return lambda: inbound_sms_receive(inbound=event).message.outcome
+
+    return run_together([one(i) for i in range(n)])
+
+
+def test_parallel_texts_from_a_stranger_get_one_unknown_sender_reply():
+    factories.ride(proxy=factories.proxy_number(number="+12065550100"))
+    stranger = "+14155550999"
+
+    results = _parallel_texts(stranger, "hello?", to="+12065550100", n=20)
+
+    # Those that read the log before the reply was written are refused under the lock.
+    assert set(results) <= {"unknown_sender", "reply_not_repeated"}, results
+    replies = Message.objects.filter(direction=Direction.OUTBOUND, recipient=stranger)
+    assert replies.count() == 1
+    assert [sent["to"] for sent in console.outbox] == [stranger]
+
+
+def test_parallel_helps_from_a_stranger_get_the_replies_per_sender_and_no_more():
+    factories.ride(proxy=factories.proxy_number(number="+12065550100"))
+    stranger = "+14155550999"
+
+    results = _parallel_texts(stranger, "HELP", to="+12065550100", n=20)
+
+    assert Counter(results) == {"help": 5, "reply_limited_per_sender": 15}
+    assert [sent["to"] for sent in console.outbox] == [stranger] * 5

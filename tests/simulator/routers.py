@@ -26,6 +26,9 @@ class PairRouter(BaseRouter):
             outcome="relayed",
         )
 
+    def is_party(self, *, proxy: ProxyNumber, sender: str) -> bool:
+        return sender in PARTNER
+
     def route_call(self, *, proxy: ProxyNumber, caller: str) -> CallDecision:
         partner = PARTNER.get(caller)
         if partner is None:
