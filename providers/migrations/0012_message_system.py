@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0008_message_suppressed'),
+        ('providers', '0010_events'),
     ]
 
     operations = [
