@@ -36,10 +36,11 @@ class BaseProvider:
 
     Subclasses implement send_sms(), and the webhook methods for the traffic the vendor
     can send us: parse_sms_webhook() for inbound SMS, parse_call_webhook() and
-    render_call() for inbound calls, parse_receipt_webhook() for delivery receipts. A parse method verifies the request first
-    (raising WebhookValidationError), then reads it (raising MalformedWebhook). A
-    request with a one-time id (a signature's jti) gives it as the event's `nonce`:
-    the telephony layer writes it with the event and refuses a request that repeats it.
+    render_call() for inbound calls, parse_receipt_webhook() for delivery receipts. A
+    parse method verifies the request first (raising WebhookValidationError), then
+    reads it (raising MalformedWebhook). A request with a one-time id (a signature's
+    jti) gives it as the event's `nonce`: the telephony layer writes it with the event
+    and refuses a request that repeats it.
     Credentials arrive as keyword options from settings, never read from settings here.
     """
 
