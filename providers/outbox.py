@@ -235,7 +235,7 @@ def _message_failed(
     message_status_record(
         message_id=message.pk,
         status=Status.FAILED,
-        error_description=stored,
+        error_description=error,
         only_from=(Status.SENDING,),
         last_error=stored,
     )
