@@ -278,13 +278,17 @@ def test_message_page_shows_delivery_and_its_history_of_receipts(admin_client):
     from providers.types import DeliveryReceipt
 
     message = outbound_row(proxy_number(provider="twilio"), status=Status.SENT, vendor_id="SM1")
-    for status, code in (("undelivered", "30003"), ("sent", "")):
-        receipt_receive(
-            receipt=DeliveryReceipt(
-                provider="twilio", status=status, vendor_status=status, vendor_id="SM1",
-                error_code=code, error_description="unreachable destination handset" if code else "",
-            )
-        )  # fmt: skip
+    reports = [("undelivered", "30003", "unreachable destination handset"), ("sent", "", "")]
+    for status, code, description in reports:
+        receipt = DeliveryReceipt(
+            provider="twilio",
+            status=status,
+            vendor_status=status,
+            vendor_id="SM1",
+            error_code=code,
+            error_description=description,
+        )
+        receipt_receive(receipt=receipt)
 
     html = admin_client.get(f"{MESSAGES}{message.pk}/change/").content.decode()
     listing = admin_client.get(MESSAGES).content.decode()
