@@ -294,7 +294,7 @@ class MessageStatusChangeAdmin(StaffAdmin):
     list_filter = ["status", "applied", "message__provider", "at"]
     search_fields = ["=message__vendor_id", "=error_code", "=vendor_status"]
     list_select_related = ["message"]
-    fields = readonly_fields = StatusChangeInline.fields  # type: ignore[assignment]
+    fields = readonly_fields = StatusChangeInline.fields
     empty_help = "No delivery reports yet: the vendors' receipts on sent texts appear here."
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -27,7 +27,7 @@ from .models import Direction, Message, MessageStatusChange, Status
 
 logger = logging.getLogger(__name__)
 
-RANK = {
+RANK: dict[str, int] = {
     Status.QUEUED: 0,
     Status.SENDING: 1,
     Status.SENT: 2,
