@@ -24,7 +24,7 @@ from .consent import Consent, consent_keyword, is_opted_out, opt_in_record, opt_
 from .exceptions import WebhookValidationError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .outbox import message_queue
-from .phone import mask
+from .phone import mask, redact
 from .pool import active_proxy
 from .receipts import message_status_record
 from .registry import get_router
@@ -199,9 +199,9 @@ def receipt_receive(*, receipt: DeliveryReceipt) -> bool:
         logger.warning(
             "%s receipt %s for an unknown message (id %r, reference %r) acknowledged",
             receipt.provider,
-            receipt.vendor_status,
-            receipt.vendor_id[:64],
-            receipt.reference[:64],
+            redact(receipt.vendor_status),
+            redact(receipt.vendor_id[:64]),
+            redact(receipt.reference[:64]),
         )
         return False
     return message_status_record(

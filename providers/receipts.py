@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Direction, Message, MessageStatusChange, Status
+from .phone import redact
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def message_status_record(
         "SMS %s: %s (%s)%s",
         message_id,
         status,
-        vendor_status or "-",
+        redact(vendor_status) or "-",
         "" if moved else ", no change",
     )
     return bool(moved)
