@@ -18,8 +18,8 @@ class Capabilities:
     `inbound_voice`: inbound calls answered with a masked transfer. `delivery_receipts`:
     the vendor reports each text's delivery and the backend reads it (a backend whose
     vendor is told the URL on each send has none without MASKED_NUMBERS_PUBLIC_URL).
-    `send_reference`: a send carries our own
-    message id (an idempotency key or client reference), so a resend can be recognised.
+    `send_reference`: a send carries our own message id (an idempotency key or client
+    reference), so a resend can be recognised.
     `number_prefixes`: the E.164 numbers the vendor can serve, by prefix.
     """
 
