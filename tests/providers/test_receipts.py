@@ -145,3 +145,15 @@ def test_a_wrong_reference_falls_back_to_the_vendor_id(proxy):
     assert receipt_receive(receipt=receipt(Status.DELIVERED, reference="99999999"))
 
     assert status_of(message) == Status.DELIVERED
+
+
+def test_a_receipt_costs_a_lookup_an_update_and_its_history_row(
+    proxy, django_assert_max_num_queries
+):
+    message = outbound_row(proxy, status=Status.SENT, vendor_id="mb-1")
+
+    # SELECT, UPDATE, INSERT, and the savepoint around the last two inside the test.
+    with django_assert_max_num_queries(5):
+        receipt_receive(receipt=receipt(Status.DELIVERED))
+
+    assert status_of(message) == Status.DELIVERED
