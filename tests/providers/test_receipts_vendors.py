@@ -195,12 +195,11 @@ class Bird:
         bird_accepts(rsps)
 
     def asked_callback(self, call) -> str:
-        # Bird reports through the webhook subscription; the send names our message.
-        reference = json.loads(call.request.body)["metadata"]["reference"]
-        return f"{PUBLIC}/webhooks/bird/?ref={reference}"
+        # No URL: Bird reports through the webhook subscription, naming the metadata.
+        return json.loads(call.request.body)["metadata"]
 
-    def expected_callback(self, message) -> str:
-        return f"{PUBLIC}/webhooks/bird/?ref={message.pk}"
+    def expected_callback(self, message) -> dict:
+        return {"reference": str(message.pk)}
 
     def _post(self, body: bytes, **signing) -> Request:
         return Request("POST", "/webhooks/bird/", body, meta=bird_headers(body=body, **signing))
