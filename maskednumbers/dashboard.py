@@ -12,13 +12,18 @@ from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
-from providers.models import Direction, Message, ProxyNumber, Service, Status
+from providers.models import Direction, Kind, Message, ProxyNumber, Service, Status
+from providers.phone import redact
 from providers.replies import numbers_at_reply_limit
 from providers.selectors import proxy_open_sessions
 
 HOURS = 24
 CHART_HEIGHT = 96
 PENDING = [Status.QUEUED, Status.SENDING]
+# Accepted by the vendor: what a delivery rate can be asked of.
+ACCEPTED = [Status.SENT, Status.DELIVERED, Status.UNDELIVERED]
+FAILURES = [Status.UNDELIVERED, Status.FAILED]
+TOP_REASONS = 3
 
 # Where each service lists its sessions, and the filter of that list for the open ones.
 SESSION_LISTS = {
@@ -88,6 +93,27 @@ class HourBar:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """What became of the day's outbound texts of one service or one vendor."""
+
+    label: str
+    sent: int  # accepted by the vendor, whatever came after
+    delivered: int
+    undelivered: int
+    failed: int
+    reasons: list[tuple[str, int]]  # the most frequent failure reasons, with counts
+
+    @property
+    def reported(self) -> int:
+        return self.delivered + self.undelivered + self.failed
+
+    @property
+    def rate(self) -> int | None:
+        """Delivered, in percent of the texts whose fate is known (None: none is)."""
+        return round(100 * self.delivered / self.reported) if self.reported else None
+
+
+@dataclass(frozen=True)
 class PoolHealth:
     services: list[ServiceHealth]
     hours: list[HourBar]
@@ -96,6 +122,12 @@ class PoolHealth:
     # Numbers that sent their most replies to people who are no party this hour: silent
     # to strangers now (a flood, or SMS pumping).
     reply_limited: list[ProxyNumber]
+    delivery_by_service: list[Delivery]
+    delivery_by_vendor: list[Delivery]
+
+    @property
+    def delivery_groups(self) -> list[tuple[str, list[Delivery]]]:
+        return [("Per service", self.delivery_by_service), ("Per vendor", self.delivery_by_vendor)]
 
     @property
     def chart_total(self) -> int:
@@ -123,7 +155,9 @@ def pool_health(*, now: datetime | None = None) -> PoolHealth:
             received=Count("id", filter=Q(direction=Direction.INBOUND, created_at__gte=day_ago)),
             sent=Count(
                 "id",
-                filter=Q(direction=Direction.OUTBOUND, status=Status.SENT, created_at__gte=day_ago),
+                filter=Q(
+                    direction=Direction.OUTBOUND, status__in=ACCEPTED, created_at__gte=day_ago
+                ),
             ),
             pending=Count("id", filter=Q(direction=Direction.OUTBOUND, status__in=PENDING)),
             failed=Count("id", filter=Q(status=Status.FAILED, created_at__gte=day_ago)),
@@ -152,13 +186,65 @@ def pool_health(*, now: datetime | None = None) -> PoolHealth:
             )
         )
     hours, peak, since = _hourly(now)
+    by_service, by_vendor = _delivery(day_ago)
     return PoolHealth(
         services=services,
         hours=hours,
         peak=peak,
         since=since,
         reply_limited=numbers_at_reply_limit(now=now),
+        delivery_by_service=by_service,
+        delivery_by_vendor=by_vendor,
     )
+
+
+def _delivery(since: datetime) -> tuple[list[Delivery], list[Delivery]]:
+    """Delivery rate and top failure reasons per service and per vendor, in one query."""
+    rows = (
+        Message.objects.filter(
+            direction=Direction.OUTBOUND,
+            kind=Kind.SMS,
+            created_at__gte=since,
+            status__in=[*ACCEPTED, Status.FAILED],
+        )
+        .values("proxy__service", "provider", "status", "error_code", "error_description")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    reasons: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        for key in (("service", row["proxy__service"] or "-"), ("vendor", row["provider"])):
+            counts[key][row["status"]] += row["n"]
+            if row["status"] in FAILURES:
+                reasons[key][_reason(row["error_code"], row["error_description"])] += row["n"]
+    labels = dict(Service.choices)
+
+    def groups(kind: str) -> list[Delivery]:
+        found = []
+        for key, by_status in sorted(counts.items()):
+            if key[0] != kind:
+                continue
+            top = sorted(reasons[key].items(), key=lambda reason: (-reason[1], reason[0]))
+            found.append(
+                Delivery(
+                    label=labels.get(key[1], key[1]) if kind == "service" else key[1],
+                    sent=sum(by_status[status] for status in ACCEPTED),
+                    delivered=by_status[Status.DELIVERED],
+                    undelivered=by_status[Status.UNDELIVERED],
+                    failed=by_status[Status.FAILED],
+                    reasons=top[:TOP_REASONS],
+                )
+            )
+        return found
+
+    return groups("service"), groups("vendor")
+
+
+def _reason(code: str, description: str) -> str:
+    """A failure reason as the dashboard names it (no digit run that may be a number)."""
+    text = ": ".join(part for part in (code, description) if part) or "no reason given"
+    return redact(text)[:120]
 
 
 def _hourly(now: datetime) -> tuple[list[HourBar], int, datetime]:

@@ -247,7 +247,8 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_tasks_backend]}}
 # --- Providers -----------------------------------------------------------------------------
 # The public base URL vendors call (scheme + host, no trailing slash). MessageBird signs
 # the URL it called; behind a proxy the URL Django sees differs, so signatures are
-# checked against this one when it is set.
+# checked against this one when it is set. Sends ask MessageBird, Twilio and Flowroute
+# for delivery receipts at this URL; unset, none are asked for.
 MASKED_NUMBERS_PUBLIC_URL = os.environ.get("MASKED_NUMBERS_PUBLIC_URL", "").rstrip("/")
 
 # MessageBird signatures: the longest a token may still live when it arrives. Its `jti`
@@ -284,6 +285,7 @@ if os.environ.get("FLOWROUTE_ACCESS_KEY") and os.environ.get("FLOWROUTE_SECRET_K
             "webhook_token": os.environ.get("FLOWROUTE_WEBHOOK_TOKEN", ""),
             "api_url": os.environ.get("FLOWROUTE_API_URL", "https://api.flowroute.com/v2.1"),
             "timeout": float(os.environ.get("FLOWROUTE_TIMEOUT", "10")),
+            "public_url": MASKED_NUMBERS_PUBLIC_URL,
         },
     }
 if os.environ.get("TWILIO_ACCOUNT_SID") and os.environ.get("TWILIO_AUTH_TOKEN"):

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from .admin_tools import StaffAdmin, confirmed, sees_full, short_time, shown_number
 from .masking import message_text
-from .models import Direction, Message, OptOut, ProxyNumber, Status
+from .models import Direction, Message, MessageStatusChange, OptOut, ProxyNumber, Status
 from .outbox import message_resend
 from .phone import country_of
 from .pool_admin import proxy_number_clean, proxy_number_retire
@@ -139,6 +139,31 @@ def party_number(message: Message, number: str) -> str:
     return shown_number(message, number)
 
 
+class StatusChangeInline(admin.TabularInline):
+    """The message's delivery history: every receipt and the outbox's verdict, in the
+    order they happened; those that changed nothing (late, repeated) say so."""
+
+    model = MessageStatusChange
+    verbose_name_plural = "delivery history"
+    fields = readonly_fields = (
+        "at",
+        "status",
+        "vendor_status",
+        "error_code",
+        "error_description",
+        "applied",
+        "received_at",
+    )
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(StaffAdmin):
     list_display = [
@@ -148,6 +173,7 @@ class MessageAdmin(StaffAdmin):
         "shown_from",
         "shown_to",
         "status",
+        "delivery",
         "outcome",
         "session_link",
     ]
@@ -178,9 +204,14 @@ class MessageAdmin(StaffAdmin):
         "last_error",
         "next_attempt_at",
         "sent_at",
+        "delivered_at",
+        "vendor_status",
+        "error_code",
+        "error_description",
         "updated_at",
     ]
     readonly_fields = fields  # type: ignore[assignment]
+    inlines = [StatusChangeInline]
     empty_help = (
         "No messages yet: every text and call to or from a pool number is listed here. "
         "In development, send some from the phone simulator."
@@ -209,6 +240,13 @@ class MessageAdmin(StaffAdmin):
     @admin.display(description="text")
     def shown_body(self, obj: Message) -> str:
         return message_text(obj.body, full=sees_full(obj))
+
+    @admin.display(description="delivery")
+    def delivery(self, obj: Message) -> str:
+        """When it was delivered, or why not, as the receipts said."""
+        if obj.delivered_at is not None:
+            return short_time(obj.delivered_at)
+        return ": ".join(part for part in (obj.error_code, obj.error_description) if part) or "-"
 
     @admin.display(description="session", ordering="session")
     def session_link(self, obj: Message) -> str:
@@ -249,6 +287,27 @@ class MessageAdmin(StaffAdmin):
                 f"{skipped} message(s) skipped: only failed outbound SMS can be re-sent.",
                 messages.WARNING,
             )
+
+
+@admin.register(MessageStatusChange)
+class MessageStatusChangeAdmin(StaffAdmin):
+    """Every delivery report, across messages (read only: a record, like the log)."""
+
+    list_display = ["at", "message", "status", "vendor_status", "error_code", "applied"]
+    list_filter = ["status", "applied", "message__provider", "at"]
+    search_fields = ["=message__vendor_id", "=error_code", "=vendor_status"]
+    list_select_related = ["message"]
+    fields = readonly_fields = StatusChangeInline.fields
+    empty_help = "No delivery reports yet: the vendors' receipts on sent texts appear here."
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class OptOutStateFilter(admin.SimpleListFilter):

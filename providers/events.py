@@ -23,7 +23,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from .backends.http import retry_after_seconds
-from .models import Event, EventStatus, Message
+from .models import Event, EventStatus, Message, Status
 from .outage import write_through_outage
 from .phone import mask, redact
 from .tasks import deliver_event
@@ -273,10 +273,13 @@ def events_sweep(*, now: datetime, grace_seconds: float, batch: int = 1000) -> i
     return len(due)
 
 
-def message_failed_emit(*, message_id: int, error: str) -> None:
-    """`message.failed`: an outbound text failed for good. `error` is our own summary
-    (the vendor's words may carry the number or the text)."""
+def message_status_emit(*, message_id: int, status: str, error: str = "") -> None:
+    """`message.delivered`, or `message.failed` for a text that failed for good or was
+    reported undelivered. `error` is redacted: the vendor's words may carry a number."""
     if not events_enabled():
         return
     message = Message.objects.select_related("proxy").get(pk=message_id)
-    event_emit("message.failed", message_event_data(message, error=redact(error)))
+    if status == Status.DELIVERED:
+        event_emit("message.delivered", message_event_data(message))
+    else:
+        event_emit("message.failed", message_event_data(message, error=redact(error)))

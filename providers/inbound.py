@@ -5,8 +5,9 @@ The vendor backend has verified and parsed the request into an event (`InboundSm
 `HANDLERS`: the handler asks the number's router and returns the event's log row and
 what to send. The log row is then the transaction's first write of its own: a vendor
 id seen before (a redelivery) is acknowledged and a signature id seen before (a
-replay) refused, with everything the router wrote rolled back. A new kind of event (a
-delivery receipt, an opt-out keyword) is a handler here.
+replay) refused, with everything the router wrote rolled back. A new kind of event (an
+opt-out keyword) is a handler here; a delivery receipt is received beside them
+(`receipt_receive`).
 """
 
 from __future__ import annotations
@@ -31,12 +32,21 @@ from .events import event_emit, event_number, events_enabled, message_event_data
 from .exceptions import WebhookValidationError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .outbox import message_queue
-from .phone import mask
+from .phone import mask, redact
 from .pool import active_proxy
+from .receipts import message_status_record
 from .registry import get_router
 from .replies import system_reply_queue
 from .routing import BaseRouter
-from .types import CallAction, CallActionKind, InboundCall, InboundSms, OutboundSms
+from .selectors import message_for_receipt
+from .types import (
+    CallAction,
+    CallActionKind,
+    DeliveryReceipt,
+    InboundCall,
+    InboundSms,
+    OutboundSms,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +197,35 @@ def inbound_receive(*, event: InboundEvent) -> InboundResult:
         len(handled.send),
     )
     return InboundResult(message=log, action=handled.action)
+
+
+# A receipt writes no log row of its own but moves the row of the message it reports
+# on, so it does not fit the handlers' log-row-first order: it is received here.
+def receipt_receive(*, receipt: DeliveryReceipt) -> bool:
+    """Record a delivery receipt on its message (never backwards, see receipts.py).
+    A receipt for a message we do not know is acknowledged and logged. Returns whether
+    it moved the message."""
+    message_id = message_for_receipt(
+        provider=receipt.provider, reference=receipt.reference, vendor_id=receipt.vendor_id
+    )
+    if message_id is None:
+        logger.warning(
+            "%s receipt %s for an unknown message (id %r, reference %r) acknowledged",
+            receipt.provider,
+            redact(receipt.vendor_status),
+            redact(receipt.vendor_id[:64]),
+            redact(receipt.reference[:64]),
+        )
+        return False
+    return message_status_record(
+        message_id=message_id,
+        status=receipt.status,
+        vendor_status=receipt.vendor_status,
+        error_code=receipt.error_code,
+        error_description=receipt.error_description,
+        at=receipt.at,
+        vendor_id=receipt.vendor_id,
+    )
 
 
 def _send(handled: Handled) -> None:

@@ -6,8 +6,9 @@ import logging
 import re
 from urllib.parse import unquote_plus
 
-# /webhooks/<alias>/sms/<token>/: Flowroute's secret travels in the callback URL.
-_WEBHOOK_TOKEN = re.compile(r"(/webhooks/[^/\s]+/sms/)[^/\s?]+")
+# /webhooks/<alias>/sms/<token>/ and .../receipts/<token>/: Flowroute's secret travels
+# in the callback URLs.
+_WEBHOOK_TOKEN = re.compile(r"(/webhooks/[^/\s]+/(?:sms|receipts)/)[^/\s?]+")
 # A query value with this many digits may be a phone number (the voice webhooks' source
 # and destination, an API filter): it is not logged.
 _NUMBER_DIGITS = 6

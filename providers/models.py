@@ -53,6 +53,9 @@ class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
+    # delivery receipts
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Not delivered"
     FAILED = "failed", "Failed"
     SUPPRESSED = "suppressed", "Not sent: opted out"
     # calls
@@ -138,6 +141,12 @@ class Message(models.Model):
     system = models.BooleanField(
         "system reply", default=False, db_default=False, help_text="A reply to someone no party"
     )
+    # What the vendor's delivery receipts said last (providers/receipts.py). db_default:
+    # the log's literal INSERTs above do not name these columns.
+    vendor_status = models.CharField(max_length=40, blank=True, default="", db_default="")
+    error_code = models.CharField(max_length=64, blank=True, default="", db_default="")
+    error_description = models.TextField(blank=True, default="", db_default="")
+    delivered_at = models.DateTimeField(null=True, blank=True, default=None, db_default=None)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -167,6 +176,12 @@ class Message(models.Model):
             models.Index(fields=["status"], name="message_status"),
             models.Index(
                 fields=["proxy", "created_at"], condition=Q(system=True), name="message_system"
+            ),
+            # A receipt without our reference finds its message by the vendor's id.
+            models.Index(
+                fields=["provider", "vendor_id"],
+                condition=Q(direction="out") & ~Q(vendor_id=""),
+                name="message_outbound_vendor_id",
             ),
         ]
 
@@ -276,3 +291,25 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id} [{self.status}]"
+
+
+class MessageStatusChange(models.Model):
+    """One report on an outbound message's delivery, in its history: a vendor's receipt
+    or the outbox giving up. `applied`: whether it moved the message (a late or repeated
+    report is kept, and changes nothing)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField(max_length=12, choices=Status.choices)
+    vendor_status = models.CharField(max_length=40, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_description = models.TextField(blank=True, default="")
+    at = models.DateTimeField(help_text="When the vendor says it happened")
+    received_at = models.DateTimeField(default=timezone.now)
+    applied = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "status change"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} ({self.vendor_status or '-'}) for message {self.message_id}"

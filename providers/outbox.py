@@ -18,10 +18,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from .consent import is_opted_out, opt_out_record
-from .events import events_sweep, message_failed_emit
+from .events import events_sweep
 from .exceptions import ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .phone import mask, redact
+from .receipts import message_status_record
 from .registry import get_provider
 from .tasks import deliver_message
 
@@ -232,12 +233,13 @@ def _message_failed(
         )
         message_enqueue(message_id=message.pk, run_after=at)
         return Status.QUEUED
-    with transaction.atomic():
-        failed = Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
-            status=Status.FAILED, next_attempt_at=None, last_error=stored[:1000], updated_at=now
-        )
-        if failed:
-            message_failed_emit(message_id=message.pk, error=error)
+    message_status_record(
+        message_id=message.pk,
+        status=Status.FAILED,
+        error_description=error,
+        only_from=(Status.SENDING,),
+        last_error=stored,
+    )
     logger.error(
         "SMS %s to %s failed after %d attempts: %s",
         message.pk,
@@ -252,11 +254,12 @@ def _message_opted_out(message: Message, *, error: str) -> str:
     """The vendor refused because the recipient opted out of the number: failed for
     good, and recorded, so that nothing more is queued to them from it."""
     with transaction.atomic():
-        Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        message_status_record(
+            message_id=message.pk,
             status=Status.FAILED,
-            next_attempt_at=None,
-            last_error=f"opted out ({error})"[:1000],
-            updated_at=timezone.now(),
+            error_description=f"opted out ({error})",
+            only_from=(Status.SENDING,),
+            last_error=f"opted out ({error})",
         )
         if (proxy := message.proxy) is not None:
             opt_out_record(

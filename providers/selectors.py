@@ -47,3 +47,16 @@ def reply_sent_since(*, proxy: ProxyNumber, recipient: str, outcome: str, since:
         outcome=outcome,
         created_at__gt=since,
     ).exists()
+
+
+def message_for_receipt(*, provider: str, reference: str, vendor_id: str) -> int | None:
+    """The id of the outbound SMS a delivery receipt reports on: by our reference (the
+    message's id) where the vendor echoed it, else by the vendor's message id."""
+    # Unordered: the log's default order would lead the planner away from the indexes.
+    outbound = Message.objects.filter(provider=provider, direction=Direction.OUTBOUND).order_by()
+    found: list[int] = []
+    if reference.isdigit() and len(reference) < 19:
+        found = list(outbound.filter(pk=int(reference)).values_list("pk", flat=True))
+    if not found and vendor_id:
+        found = list(outbound.filter(vendor_id=vendor_id).values_list("pk", flat=True)[:1])
+    return found[0] if found else None

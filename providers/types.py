@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -56,6 +57,29 @@ class InboundCall(_Storable):
     vendor_id: str = ""
     raw: Any = field(default=None, compare=False, repr=False)
     nonce: str = field(default="", compare=False)  # as InboundSms.nonce
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt(_Storable):
+    """A vendor's report on an outbound SMS, in our words (providers/receipts.py).
+
+    The message is named by our `reference` (its id, where the vendor echoes one back)
+    and/or the vendor's message id. `status` is ours: sent, delivered, undelivered or
+    failed; `vendor_status`, `error_code` and `error_description` are the vendor's
+    words, kept. `at` is when the vendor says it happened (None: not said).
+    """
+
+    _text_fields = ("vendor_id", "reference", "vendor_status", "error_code", "error_description")
+
+    provider: str
+    status: str
+    vendor_status: str
+    vendor_id: str = ""
+    reference: str = ""
+    error_code: str = ""
+    error_description: str = ""
+    at: datetime | None = None
+    raw: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

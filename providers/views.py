@@ -11,8 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .backends.base import BaseProvider
 from .exceptions import ProviderNotConfigured, WebhookValidationError
-from .inbound import inbound_call_receive, inbound_sms_receive
+from .inbound import inbound_call_receive, inbound_sms_receive, receipt_receive
 from .registry import get_provider
+from .types import DeliveryReceipt
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,23 @@ def voice_webhook(request: HttpRequest, alias: str) -> HttpResponse:
 
 
 @csrf_exempt
+@require_http_methods(["GET", "POST"])
+def receipt_webhook(request: HttpRequest, alias: str, token: str | None = None) -> HttpResponse:
+    provider = _provider(alias)
+    if not provider.receipt_webhook_methods:
+        raise Http404(f"{alias} sends no receipts to this URL")
+    if request.method not in provider.receipt_webhook_methods:
+        return HttpResponseNotAllowed(provider.receipt_webhook_methods)
+    try:
+        request.body  # noqa: B018 - an oversized body is refused before any parsing
+        receipt = provider.parse_receipt_webhook(request, token=token)  # verifies, then parses
+        receipt_receive(receipt=receipt)
+    except SuspiciousOperation as err:
+        return _refuse(alias, err)
+    return HttpResponse("OK", content_type="text/plain")
+
+
+@csrf_exempt
 @require_POST
 def event_webhook(request: HttpRequest, alias: str) -> HttpResponse:
     """One URL for every event of a vendor that posts them all there (Bird)."""
@@ -79,9 +97,11 @@ def event_webhook(request: HttpRequest, alias: str) -> HttpResponse:
         raise Http404(f"{alias} posts no events to this URL")
     try:
         request.body  # noqa: B018 - an oversized body is refused before any parsing
-        inbound = provider.parse_event_webhook(request)
-        if inbound is not None:
-            inbound_sms_receive(inbound=inbound)
+        event = provider.parse_event_webhook(request)
+        if isinstance(event, DeliveryReceipt):
+            receipt_receive(receipt=event)
+        elif event is not None:
+            inbound_sms_receive(inbound=event)
     except SuspiciousOperation as err:
         return _refuse(alias, err)
     return provider.sms_webhook_ack()

@@ -29,6 +29,10 @@ TOKEN = "s3cr3t-Flowroute-t0ken"
         (f"/webhooks/flowroute/sms/{TOKEN}/", "/webhooks/flowroute/sms/***/"),
         (f"/webhooks/flowroute/sms/{TOKEN}", "/webhooks/flowroute/sms/***"),
         (
+            f"/webhooks/flowroute/receipts/{TOKEN}/?ref=42",
+            "/webhooks/flowroute/receipts/***/?ref=42",
+        ),
+        (
             "/webhooks/messagebird/voice/?source=31612345678&destination=%2B31612345679&callID=x1",
             "/webhooks/messagebird/voice/?source=***&destination=***&callID=x1",
         ),

@@ -18,6 +18,7 @@ from conversations.services import conversation_sms_receive
 from providers.consent import opt_out_record
 from providers.events import event_emit
 from providers.models import Message
+from providers.receipts import message_status_record
 from providers.tasks import deliver_message
 from tests import factories
 from tests.events import EVENTS_SECRET, EVENTS_URL
@@ -39,6 +40,8 @@ def demo_objects_where_demo_data_has_none(settings) -> None:
         proxy=proxy, sender=factories.conversations_person(), text="JOIN ZZZZZZ"
     )
     opt_out_record(proxy=proxy, phone=factories.conversations_person(), keyword="STOP")
+    outbound = Message.objects.filter(direction="out").first()
+    message_status_record(message_id=outbound.pk, status="delivered", vendor_status="delivered")
     login_attempts_of_someone_locked_out()
     settings.MASKED_NUMBERS_EVENTS_URL, settings.MASKED_NUMBERS_EVENTS_SECRET = (
         EVENTS_URL,

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
-from ..types import CallAction, InboundCall, InboundSms, SentSms
+from ..types import CallAction, DeliveryReceipt, InboundCall, InboundSms, SentSms
 
 
 @dataclass(frozen=True)
@@ -15,8 +16,10 @@ class Capabilities:
     """What a backend can do here (README, "What each vendor supports").
 
     `inbound_voice`: inbound calls answered with a masked transfer. `delivery_receipts`:
-    the backend reads the vendor's receipts. `send_reference`: a send carries our own
-    message id (an idempotency key or client reference), so a resend can be recognised.
+    the vendor reports each text's delivery and the backend reads it (a backend whose
+    vendor is told the URL on each send has none without MASKED_NUMBERS_PUBLIC_URL).
+    `send_reference`: a send carries our own message id (an idempotency key or client
+    reference), so a resend can be recognised.
     `number_prefixes`: the E.164 numbers the vendor can serve, by prefix.
     """
 
@@ -33,17 +36,21 @@ class BaseProvider:
 
     Subclasses implement send_sms(), and the webhook methods for the traffic the vendor
     can send us: parse_sms_webhook() for inbound SMS, parse_call_webhook() and
-    render_call() for inbound calls. A parse method verifies the request first
-    (raising WebhookValidationError), then reads it (raising MalformedWebhook). A
-    request with a one-time id (a signature's jti) gives it as the event's `nonce`:
-    the telephony layer writes it with the event and refuses a request that repeats it.
+    render_call() for inbound calls, parse_receipt_webhook() for delivery receipts. A
+    parse method verifies the request first (raising WebhookValidationError), then
+    reads it (raising MalformedWebhook). A request with a one-time id (a signature's
+    jti) gives it as the event's `nonce`: the telephony layer writes it with the event
+    and refuses a request that repeats it.
     Credentials arrive as keyword options from settings, never read from settings here.
     """
 
     name: ClassVar[str]
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    # Per instance where it depends on the options (receipts need a public URL).
+    capabilities: Capabilities = Capabilities()
     # The methods the vendor calls the voice webhook with.
     call_webhook_methods: ClassVar[tuple[str, ...]] = ("GET",)
+    # The methods the vendor calls /webhooks/<alias>/receipts/ with; none: no such URL.
+    receipt_webhook_methods: ClassVar[tuple[str, ...]] = ()
     # Whether the vendor posts all its events to one URL (/webhooks/<alias>/), read by
     # parse_event_webhook(), instead of one URL per kind of traffic.
     receives_events: ClassVar[bool] = False
@@ -104,10 +111,18 @@ class BaseProvider:
         overrides this instead."""
         return self.render_call(action)
 
-    def parse_event_webhook(self, request: HttpRequest) -> InboundSms | None:
+    def parse_receipt_webhook(
+        self, request: HttpRequest, *, token: str | None = None
+    ) -> DeliveryReceipt:
+        """Verify and read one delivery receipt (`receipt_webhook_methods`)."""
+        raise NotImplementedError(
+            f"{type(self).__qualname__} must implement parse_receipt_webhook()"
+        )
+
+    def parse_event_webhook(self, request: HttpRequest) -> InboundSms | DeliveryReceipt | None:
         """Verify and read one event of a vendor that posts every event to one URL
-        (`receives_events`): an inbound SMS, or None for an event that is acknowledged
-        and logged but not handled here."""
+        (`receives_events`): an inbound SMS, a delivery receipt, or None for an event
+        that is acknowledged and logged but not handled here."""
         raise NotImplementedError(f"{type(self).__qualname__} must implement parse_event_webhook()")
 
     def sms_webhook_ack(self) -> HttpResponse:
@@ -117,3 +132,14 @@ class BaseProvider:
     def check(self) -> list[str]:
         """Configuration problems for the system check framework (DEBUG off)."""
         return []
+
+
+def receipt_url(public_url: str, *, alias: str, token: str = "", reference: str = "") -> str:
+    """The public URL of a backend's receipts webhook, our message id in its query (the
+    vendor calls it as given); empty without a public URL, so nothing is asked."""
+    if not public_url:
+        return ""
+    kwargs = {"alias": alias, "token": token} if token else {"alias": alias}
+    path = reverse("receipt-webhook-token" if token else "receipt-webhook", kwargs=kwargs)
+    query = f"?ref={reference}" if reference else ""
+    return f"{public_url.rstrip('/')}{path}{query}"

@@ -6,7 +6,10 @@
   the same message is recognised by Bird (SDK `resources/sms.py`, `_base_client.py`).
 - Inbound: every event the webhook subscription names is POSTed to one URL as
   `{"type", "timestamp", "data"}`; `sms.received` carries `data.sms_id`, `from`, `to`,
-  `text` (SDK `_generated.py`, EventSMSReceived). Other types are acknowledged and logged.
+  `text` (SDK `_generated.py`, EventSMSReceived). The delivery events (`sms.sent`,
+  `sms.delivered`, `sms.undelivered`, `sms.failed`, `sms.rejected`, `sms.expired`) carry
+  `data.sms_id`, the send's `metadata` (our message id) and on a failure `data.error`
+  (`code`, `description`). Other types are acknowledged and logged.
 - Signatures: Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`,
   HMAC-SHA256 with the endpoint's `whsec_…` secret; more than 5 minutes off is refused):
   https://www.standardwebhooks.com/ . Bird retries a delivery with the same
@@ -31,9 +34,16 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
 from ..phone import edge_number, mask
-from ..types import InboundSms, SentSms
+from ..types import DeliveryReceipt, InboundSms, SentSms
 from .base import BaseProvider, Capabilities
-from .http import TRANSIENT_STATUS, raise_for_response, transport_error, vendor_session
+from .http import (
+    TRANSIENT_STATUS,
+    raise_for_response,
+    receipt_time,
+    text_field,
+    transport_error,
+    vendor_session,
+)
 
 # The SDK's generated models warn, at import, of one field that shadows a pydantic name;
 # it says nothing about this service and would be printed by every process.
@@ -46,6 +56,16 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 SMS_RECEIVED = "sms.received"
+# Delivery events in our words (SDK `_generated.py`, the SMS lifecycle event types).
+RECEIPT_EVENTS = {
+    "sms.accepted": "sent",
+    "sms.sent": "sent",
+    "sms.delivered": "delivered",
+    "sms.undelivered": "undelivered",
+    "sms.expired": "undelivered",
+    "sms.failed": "failed",
+    "sms.rejected": "failed",
+}
 # Bird blocks a pair once the recipient texted STOP; the error code is the one of its
 # failure events (docs.bird.com, SMS opt-in and opt-out compliance). Unsure whether a
 # send refused at once carries it too: a refusal without it stays a plain refusal.
@@ -93,8 +113,8 @@ class RequestsTransport(httpx.BaseTransport):
 
 class BirdProvider(BaseProvider):
     name = "bird"
-    # Receipts (sms.delivered, ...) are not read yet; no masked voice (see above).
-    capabilities = Capabilities(send_reference=True)
+    # Receipts arrive as events of the webhook subscription; no masked voice (see above).
+    capabilities = Capabilities(send_reference=True, delivery_receipts=True)
     receives_events = True
 
     def __init__(
@@ -126,9 +146,16 @@ class BirdProvider(BaseProvider):
     # --- sending -------------------------------------------------------------------
     def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
         options: Any = {"idempotency_key": reference} if reference else None
+        # Bird echoes the metadata on each event of the message: receipts name our id.
+        metadata = {"reference": reference} if reference else None
         try:
             message = self.client.sms.send(
-                to=recipient, from_=sender, text=body, category=self.sms_category, options=options
+                to=recipient,
+                from_=sender,
+                text=body,
+                category=self.sms_category,
+                metadata=metadata,
+                options=options,
             )
         except APIStatusError as err:
             raise PermanentSendError(
@@ -157,12 +184,14 @@ class BirdProvider(BaseProvider):
             raise WebhookValidationError("invalid signature: malformed") from err
         return headers["webhook-id"]
 
-    def parse_event_webhook(self, request: HttpRequest) -> InboundSms | None:
+    def parse_event_webhook(self, request: HttpRequest) -> InboundSms | DeliveryReceipt | None:
         webhook_id = self.verify(request)
         event = _json_object(request.body)
         event_type = event.get("type")
         if not isinstance(event_type, str) or not event_type:
             raise MalformedWebhook("type is missing")
+        if event_type in RECEIPT_EVENTS:
+            return self._receipt(event, event_type)
         if event_type != SMS_RECEIVED:
             logger.info(
                 "Bird event %s (%s) acknowledged, not handled", event_type[:60], webhook_id[:60]
@@ -182,6 +211,27 @@ class BirdProvider(BaseProvider):
             recipient=edge_number(data.get("to"), "data.to"),
             text=text,
             vendor_id=sms_id[:128],
+            raw=event,
+        )
+
+    def _receipt(self, event: dict[str, Any], event_type: str) -> DeliveryReceipt:
+        data = event.get("data")
+        if not isinstance(data, dict):
+            raise MalformedWebhook("data must be an object")
+        metadata, error = data.get("metadata") or {}, data.get("error") or {}
+        if not isinstance(metadata, dict):
+            raise MalformedWebhook("data.metadata must be an object")
+        if not isinstance(error, dict):
+            raise MalformedWebhook("data.error must be an object")
+        return DeliveryReceipt(
+            provider=self.alias,
+            status=RECEIPT_EVENTS[event_type],
+            vendor_status=event_type,
+            vendor_id=text_field(data, "sms_id", required=True)[:128],
+            reference=text_field(metadata, "reference"),
+            error_code=text_field(error, "code"),
+            error_description=text_field(error, "description"),
+            at=receipt_time(event.get("timestamp"), "timestamp"),
             raw=event,
         )
 

@@ -7,6 +7,9 @@
   `{"to", "from", "body", "id"}` or the v2.1 JSON:API body
   `{"data": {"id", "type": "message", "attributes": {"to", "from", "body", ...}}}`:
   https://developer.flowroute.com/api/messages/v2.1/receive-an-inbound-message/
+- Delivery receipts: a send with `dlr_callback` is reported by POSTs of JSON:API
+  `delivery_receipt` bodies, usually two: `level` 1 (to the carrier), then 2 (after):
+  https://developer.flowroute.com/api/messages/v2.1/receive-a-dlr/
 - Flowroute does not sign callbacks; the URL carries a secret token instead, compared in
   constant time. Its numbers have no call-control webhook: voice stays with the carrier.
 """
@@ -24,9 +27,16 @@ from django.http import HttpRequest
 
 from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
 from ..phone import digits_only, edge_number, mask
-from ..types import InboundSms, SentSms
-from .base import BaseProvider, Capabilities
-from .http import json_object, raise_for_response, transport_error, vendor_session
+from ..types import DeliveryReceipt, InboundSms, SentSms
+from .base import BaseProvider, Capabilities, receipt_url
+from .http import (
+    json_object,
+    raise_for_response,
+    receipt_time,
+    text_field,
+    transport_error,
+    vendor_session,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,9 @@ _NANP = re.compile(r"\+1\d{10}")
 # A send to a person who texted STOP to the number fails with this error code
 # (support.flowroute.com, messaging guidelines), until they text UNSTOP.
 OPTED_OUT_CODE = "1110"
+# Receipt statuses (`smsc submit`, `message buffered`, `delivered`, ...) holding one of
+# these words report a failure; `delivered` at level 1 only reached the carrier.
+FAILURE_WORDS = ("undeliver", "fail", "reject", "expire", "delete")
 
 
 class FlowrouteProvider(BaseProvider):
@@ -42,6 +55,7 @@ class FlowrouteProvider(BaseProvider):
     # North American numbers only; no call control, and no client reference on sends
     # (https://developer.flowroute.com/api/messages/v2.1/send-an-sms/).
     capabilities = Capabilities(number_prefixes=("+1",))
+    receipt_webhook_methods = ("POST",)
 
     def __init__(
         self,
@@ -52,10 +66,15 @@ class FlowrouteProvider(BaseProvider):
         webhook_token: str = "",
         api_url: str = "https://api.flowroute.com/v2.1",
         timeout: float = 10.0,
+        public_url: str = "",
     ) -> None:
         super().__init__(alias=alias)
         self.auth = (access_key, secret_key)
         self.webhook_token = webhook_token
+        self.public_url = public_url if webhook_token else ""
+        self.capabilities = Capabilities(
+            number_prefixes=("+1",), delivery_receipts=bool(self.public_url)
+        )
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.session = vendor_session(self.api_url)
@@ -65,16 +84,13 @@ class FlowrouteProvider(BaseProvider):
             # The API takes 11-digit North American numbers only (see the module doc).
             if not _NANP.fullmatch(number):
                 raise PermanentSendError(f"Flowroute cannot send to or from {mask(number)}")
-        payload = {
-            "data": {
-                "type": "message",
-                "attributes": {
-                    "to": digits_only(recipient),
-                    "from": digits_only(sender),
-                    "body": body,
-                },
-            }
-        }
+        attributes = {"to": digits_only(recipient), "from": digits_only(sender), "body": body}
+        callback = receipt_url(
+            self.public_url, alias=self.alias, token=self.webhook_token, reference=reference
+        )
+        if callback:
+            attributes["dlr_callback"] = callback
+        payload = {"data": {"type": "message", "attributes": attributes}}
         try:
             response = self.session.post(
                 f"{self.api_url}/messages",
@@ -118,6 +134,40 @@ class FlowrouteProvider(BaseProvider):
             recipient=edge_number(fields.get("to"), "to"),
             text=text,
             vendor_id=vendor_id,
+            raw=data,
+        )
+
+    def parse_receipt_webhook(
+        self, request: HttpRequest, *, token: str | None = None
+    ) -> DeliveryReceipt:
+        self.verify(token)
+        data = json_object(request.body)
+        envelope = data.get("data")
+        if not isinstance(envelope, dict) or envelope.get("type") != "delivery_receipt":
+            raise MalformedWebhook("data must be a delivery_receipt object")
+        attributes = envelope.get("attributes")
+        if not isinstance(attributes, dict):
+            raise MalformedWebhook("data.attributes must be an object")
+        status = text_field(attributes, "status", required=True)
+        level = attributes.get("level")
+        if level not in (1, 2, "1", "2"):
+            raise MalformedWebhook("data.attributes.level must be 1 or 2")
+        words = status.lower()
+        if any(word in words for word in FAILURE_WORDS):
+            ours = "undelivered"
+        elif words == "delivered" and int(level) == 2:
+            ours = "delivered"
+        else:
+            ours = "sent"
+        return DeliveryReceipt(
+            provider=self.alias,
+            status=ours,
+            vendor_status=f"{status} (level {level})",
+            vendor_id=text_field(envelope, "id", required=True)[:128],
+            reference=request.GET.get("ref", ""),
+            error_code=text_field(attributes, "status_code"),
+            error_description=text_field(attributes, "status_code_description"),
+            at=receipt_time(attributes.get("timestamp"), "data.attributes.timestamp"),
             raw=data,
         )
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from django.utils.dateparse import parse_datetime
 
 from ..exceptions import MalformedWebhook, PermanentSendError, TransientSendError
 
@@ -76,3 +78,29 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MalformedWebhook("body must be a JSON object")
     return data
+
+
+def receipt_time(value: object, name: str) -> datetime | None:
+    """A receipt's ISO 8601 time (UTC when it names no zone); None when absent,
+    MalformedWebhook when it is not one."""
+    if value in (None, ""):
+        return None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise MalformedWebhook(f"{name} is not a date and time")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def text_field(data: dict[str, Any], name: str, *, required: bool = False) -> str:
+    """A webhook field that must be text (a number is taken as its digits)."""
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            raise MalformedWebhook(f"{name} is missing")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedWebhook(f"{name} must be a string")
+    return str(value)

@@ -6,7 +6,12 @@
 - Inbound calls: a Flow Builder "Fetch call flow from URL" step GETs the URL with
   `source` and `destination`, and runs the call-flow XML we answer:
   https://developers.messagebird.com/api/voice-calling/#call-flows
-- Signatures: `MessageBird-Signature-JWT`, an HS256 JWT over the URL and body hashes:
+- Status reports: a send with `reference` and `reportUrl` is reported by a GET to that
+  URL with `id`, `reference`, `recipient`, `status`, `statusDatetime`, and where known
+  `statusReason` and `statusErrorCode`:
+  https://developers.messagebird.com/api/sms-messages/#handle-a-status-report
+- Signatures: `MessageBird-Signature-JWT`, an HS256 JWT over the URL and body hashes,
+  on every webhook, status reports included (docs.bird.com, receiving delivery reports):
   https://developers.messagebird.com/docs/verify-http-requests
 - Numbers come and go without the leading `+`.
 """
@@ -32,12 +37,14 @@ from messagebird.serde import json_serialize
 
 from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
 from ..phone import digits_only, edge_number, mask
-from ..types import CallAction, CallActionKind, InboundCall, InboundSms, SentSms
-from .base import BaseProvider, Capabilities
+from ..types import CallAction, CallActionKind, DeliveryReceipt, InboundCall, InboundSms, SentSms
+from .base import BaseProvider, Capabilities, receipt_url
 from .http import (
     TRANSIENT_STATUS,
     json_object,
     raise_for_response,
+    receipt_time,
+    text_field,
     transport_error,
     vendor_session,
 )
@@ -49,6 +56,14 @@ SIGNATURE_HEADER = "HTTP_MESSAGEBIRD_SIGNATURE_JWT"
 # Characters XML 1.0 does not allow even escaped (https://www.w3.org/TR/xml/#charsets):
 # a call flow carrying one would not parse at MessageBird.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# Status report words in ours (developers.messagebird.com/api/sms-messages/#sms-statuses);
+# any other word means MessageBird still has the message: sent.
+REPORT_STATUSES = {
+    "delivered": "delivered",
+    "expired": "undelivered",
+    "delivery_failed": "undelivered",
+}
 
 
 class TimeoutHttpClient:
@@ -118,6 +133,7 @@ def _has_error_list(response: requests.Response) -> bool:
 class MessageBirdProvider(BaseProvider):
     name = "messagebird"
     capabilities = Capabilities(inbound_voice=True, send_reference=True)
+    receipt_webhook_methods = ("GET",)
 
     def __init__(
         self,
@@ -134,6 +150,9 @@ class MessageBirdProvider(BaseProvider):
         self.signing_key = signing_key
         self.replay_window_seconds = replay_window_seconds
         self.public_url = public_url
+        self.capabilities = Capabilities(
+            inbound_voice=True, send_reference=True, delivery_receipts=bool(public_url)
+        )
         self.client = messagebird.Client(
             access_key, http_client=TimeoutHttpClient(api_url, access_key, timeout=timeout)
         )
@@ -142,7 +161,11 @@ class MessageBirdProvider(BaseProvider):
     def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
         # `reference` is the client reference of the send, shown with the message in
         # MessageBird's log and its status reports: a text sent twice can be recognised.
+        # Reports are asked for only with a reference (and a public URL to send them to).
         params = {"reference": reference} if reference else None
+        report_url = receipt_url(self.public_url, alias=self.alias)
+        if params and report_url:
+            params["reportUrl"] = report_url
         try:
             message = self.client.message_create(
                 digits_only(sender), [digits_only(recipient)], body, params
@@ -232,6 +255,26 @@ class MessageBirdProvider(BaseProvider):
 
     def render_call(self, action: CallAction) -> HttpResponse:
         return HttpResponse(call_flow_xml(action), content_type="application/xml; charset=utf-8")
+
+    # --- status reports -----------------------------------------------------------------
+    def parse_receipt_webhook(
+        self, request: HttpRequest, *, token: str | None = None
+    ) -> DeliveryReceipt:
+        # Its jti is not kept: a replayed report can only say again what was said.
+        self.verify(request)
+        data = request.GET.dict()
+        status = text_field(data, "status", required=True)
+        return DeliveryReceipt(
+            provider=self.alias,
+            status=REPORT_STATUSES.get(status, "sent"),
+            vendor_status=status,
+            vendor_id=text_field(data, "id", required=True)[:128],
+            reference=text_field(data, "reference"),
+            error_code=text_field(data, "statusErrorCode"),
+            error_description=text_field(data, "statusReason"),
+            at=receipt_time(data.get("statusDatetime"), "statusDatetime"),
+            raw=data,
+        )
 
     def check(self) -> list[str]:
         if not self.signing_key:

@@ -10,6 +10,9 @@
 - Inbound calls: a form POST with `CallSid`, `From`, `To`, answered with TwiML `<Dial>`
   showing the pool number as caller ID, or `<Say>` then `<Hangup/>`:
   https://www.twilio.com/docs/voice/twiml/dial#callerid
+- Delivery: a send with `StatusCallback` is reported by form POSTs to that URL with
+  `MessageSid`, `MessageStatus` and, on a failure, `ErrorCode`, signed as below:
+  https://www.twilio.com/docs/messaging/guides/track-outbound-message-status
 - Signatures: `X-Twilio-Signature`, HMAC-SHA1 with the Auth Token over the URL and the
   sorted POST parameters, checked by the SDK's RequestValidator. It has no timestamp and
   no one-time id: a redelivered `MessageSid` / `CallSid` is the duplicate that is dropped.
@@ -35,8 +38,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ..exceptions import MalformedWebhook, PermanentSendError, WebhookValidationError
 from ..phone import edge_number, mask
-from ..types import CallAction, CallActionKind, InboundCall, InboundSms, SentSms
-from .base import BaseProvider, Capabilities
+from ..types import CallAction, CallActionKind, DeliveryReceipt, InboundCall, InboundSms, SentSms
+from .base import BaseProvider, Capabilities, receipt_url
 from .http import TRANSIENT_STATUS, raise_for_response, transport_error, vendor_session
 
 logger = logging.getLogger(__name__)
@@ -62,6 +65,27 @@ ERROR_CODES = {
 
 # The recipient texted STOP to the sending number; Twilio refuses until they text START.
 OPTED_OUT_CODE = 21610
+
+# Status callback words in ours (twilio.com/docs/messaging/api/message-resource#message-
+# status-values); any other word (queued, sending, sent, ...) means Twilio has it: sent.
+CALLBACK_STATUSES = {
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
+# Delivery failures worth naming (https://www.twilio.com/docs/api/errors); the callback
+# carries the code only.
+DELIVERY_ERRORS = {
+    "30003": "unreachable destination handset",
+    "30004": "message blocked",
+    "30005": "unknown destination handset",
+    "30006": "landline or unreachable carrier",
+    "30007": "filtered by the carrier",
+    "30008": "unknown error",
+    **{str(code): meaning for code, meaning in ERROR_CODES.items()},
+}
 
 
 class TwilioTransport(HttpClient):
@@ -111,9 +135,10 @@ class TwilioTransport(HttpClient):
 
 class TwilioProvider(BaseProvider):
     name = "twilio"
-    # Receipts (status callbacks) are not read yet; Messages takes no client reference.
+    # Messages takes no client reference; our id rides in the status callback's URL.
     capabilities = Capabilities(inbound_voice=True)
     call_webhook_methods = ("POST",)
+    receipt_webhook_methods = ("POST",)
 
     def __init__(
         self,
@@ -128,6 +153,7 @@ class TwilioProvider(BaseProvider):
         super().__init__(alias=alias)
         self.auth_token = auth_token
         self.public_url = public_url
+        self.capabilities = Capabilities(inbound_voice=True, delivery_receipts=bool(public_url))
         self.client = Client(
             account_sid,
             auth_token,
@@ -137,8 +163,10 @@ class TwilioProvider(BaseProvider):
 
     # --- sending -------------------------------------------------------------------
     def send_sms(self, *, sender: str, recipient: str, body: str, reference: str = "") -> SentSms:
+        callback = receipt_url(self.public_url, alias=self.alias, reference=reference)
+        options: dict[str, Any] = {"status_callback": callback} if callback else {}
         try:
-            message = self.client.messages.create(to=recipient, from_=sender, body=body)
+            message = self.client.messages.create(to=recipient, from_=sender, body=body, **options)
         except (TwilioRestException, TwilioServiceException) as err:
             raise _refusal(err) from err
         if not message.sid:
@@ -204,6 +232,28 @@ class TwilioProvider(BaseProvider):
     def answer_call(self, action: CallAction, *, call: InboundCall) -> HttpResponse:
         # The pool number the caller dialled is the caller ID the other party sees.
         return HttpResponse(twiml(action, caller_id=call.recipient), content_type=TWIML)
+
+    # --- status callbacks ---------------------------------------------------------------
+    def parse_receipt_webhook(
+        self, request: HttpRequest, *, token: str | None = None
+    ) -> DeliveryReceipt:
+        data = self.verify(request)
+        status = data.get("MessageStatus") or data.get("SmsStatus")
+        if not status:
+            raise MalformedWebhook("MessageStatus is missing")
+        code = data.get("ErrorCode", "")
+        if code in ("0", "None"):
+            code = ""
+        return DeliveryReceipt(
+            provider=self.alias,
+            status=CALLBACK_STATUSES.get(status, "sent"),
+            vendor_status=status,
+            vendor_id=_sid(data, "MessageSid"),
+            reference=data.get("ref", ""),
+            error_code=code,
+            error_description=data.get("ErrorMessage") or DELIVERY_ERRORS.get(code, ""),
+            raw=data,
+        )
 
     def check(self) -> list[str]:
         if not self.public_url:

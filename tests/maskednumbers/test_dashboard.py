@@ -14,18 +14,19 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 22, 15, 40, tzinfo=UTC)
 
 
-def log(proxy, *, direction=Direction.OUTBOUND, status=Status.SENT, at=NOW, n=1):
+def log(proxy, *, direction=Direction.OUTBOUND, status=Status.SENT, at=NOW, n=1, **fields):
     for _ in range(n):
         Message.objects.create(
             direction=direction,
             kind=Kind.SMS,
-            provider="console",
+            provider=proxy.provider,
             proxy=proxy,
             sender="+14155550120",
             recipient=proxy.number,
             body="x",
             status=status,
             created_at=at,
+            **fields,
         )
 
 
@@ -144,3 +145,45 @@ def test_admin_index_shows_the_pool_health_and_the_simulator_link(admin_client, 
 
 def test_an_empty_day_says_so_instead_of_an_empty_chart(admin_client):
     assert "No messages in the last 24 hours" in admin_client.get("/admin/").content.decode()
+
+
+def test_delivery_rate_and_top_failure_reasons_per_service_and_per_vendor(pool):
+    rides, conversations = pool
+    twilio = proxy_number(service=Service.RIDES, provider="twilio")
+    log(rides[0], status=Status.DELIVERED, n=3)
+    log(twilio, status=Status.DELIVERED)
+    log(twilio, status=Status.UNDELIVERED, error_code="30003", error_description="unreachable", n=2)
+    log(twilio, status=Status.FAILED, error_description="Twilio refused the message")
+    log(twilio, status=Status.SENT)  # no receipt yet: not in the rate
+    log(twilio, status=Status.UNDELIVERED, at=NOW - timedelta(hours=25))
+    log(conversations[0], status=Status.SENT)
+
+    health = pool_health(now=NOW)
+
+    service = {d.label: d for d in health.delivery_by_service}
+    rides_day = service["Rides"]
+    assert (rides_day.sent, rides_day.delivered, rides_day.undelivered, rides_day.failed) == (
+        7,
+        4,
+        2,
+        1,
+    )
+    assert rides_day.rate == round(100 * 4 / 7)
+    assert rides_day.reasons == [("30003: unreachable", 2), ("Twilio refused the message", 1)]
+    assert service["Conversations"].rate is None
+    vendor = {d.label: d for d in health.delivery_by_vendor}
+    assert (vendor["console"].rate, vendor["console"].reasons) == (100, [])
+    assert vendor["twilio"].rate == 25
+
+
+def test_admin_index_shows_the_delivery_rate(admin_client, pool):
+    rides, _ = pool
+    at = timezone.now() - timedelta(minutes=5)
+    log(rides[0], status=Status.DELIVERED, at=at)
+    log(rides[0], status=Status.UNDELIVERED, error_code="30007", at=at)
+
+    html = admin_client.get("/admin/").content.decode()
+
+    assert "Delivery, last 24 hours" in html
+    assert '<td class="pool-rate">50%</td>' in html
+    assert "30007" in html

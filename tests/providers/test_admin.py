@@ -271,3 +271,29 @@ def test_editing_a_number_does_not_count_it_as_its_own_duplicate(admin_client):
     assert response.status_code == 302
     proxy.refresh_from_db()
     assert (proxy.service, proxy.voice) == ("conversations", False)
+
+
+def test_message_page_shows_delivery_and_its_history_of_receipts(admin_client):
+    from providers.inbound import receipt_receive
+    from providers.types import DeliveryReceipt
+
+    message = outbound_row(proxy_number(provider="twilio"), status=Status.SENT, vendor_id="SM1")
+    reports = [("undelivered", "30003", "unreachable destination handset"), ("sent", "", "")]
+    for status, code, description in reports:
+        receipt = DeliveryReceipt(
+            provider="twilio",
+            status=status,
+            vendor_status=status,
+            vendor_id="SM1",
+            error_code=code,
+            error_description=description,
+        )
+        receipt_receive(receipt=receipt)
+
+    html = admin_client.get(f"{MESSAGES}{message.pk}/change/").content.decode()
+    listing = admin_client.get(MESSAGES).content.decode()
+
+    assert "Delivery history" in html
+    assert html.count('<td class="field-status">') == 2  # one row per receipt
+    assert "30003" in html and "unreachable destination handset" in html
+    assert "30003: unreachable destination handset" in listing

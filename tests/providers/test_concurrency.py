@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections
 
-from providers.inbound import inbound_sms_receive
-from providers.models import Direction, Message, Status
+from providers.inbound import inbound_sms_receive, receipt_receive
+from providers.models import Direction, Message, MessageStatusChange, Status
 from providers.outbox import message_deliver
-from providers.types import InboundSms
+from providers.types import DeliveryReceipt, InboundSms
 from tests.factories import proxy_number
 from tests.providers.logs import outbound_row
 from tests.providers.vendors import messagebird_accepts
@@ -71,3 +71,33 @@ def test_workers_racing_for_one_message_send_it_once(mocked_responses):
 
     assert sorted(results) == [Status.SENT, "skipped", "skipped", "skipped"]
     assert len(mocked_responses.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [
+        [Status.DELIVERED] * 4,
+        [Status.UNDELIVERED, Status.FAILED, Status.UNDELIVERED, Status.FAILED],
+    ],
+    ids=["the same receipt", "two failures"],
+)
+def test_receipts_racing_for_one_message_move_it_once(statuses):
+    proxy = proxy_number(number="+14155550100", provider="twilio")
+    message = outbound_row(proxy, status=Status.SENT, vendor_id="SM1")
+    pending = list(statuses)
+
+    def report() -> bool:
+        status = pending.pop()  # list.pop is atomic: each thread takes its own
+        receipt = DeliveryReceipt(
+            provider="twilio", status=status, vendor_status=status, vendor_id="SM1"
+        )
+        return receipt_receive(receipt=receipt)
+
+    results = at_once(report)
+
+    assert sorted(results) == [False, False, False, True]
+    changes = MessageStatusChange.objects.filter(message=message)
+    [winner] = changes.filter(applied=True)
+    assert changes.count() == 4
+    message.refresh_from_db()
+    assert message.status == winner.status
