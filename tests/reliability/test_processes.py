@@ -35,9 +35,8 @@ import requests
 
 from tests.signing import messagebird_signature
 
-from . import harness
-from . import platform as events_platform
 from . import harness, strangers
+from . import platform as events_platform
 
 pytestmark = pytest.mark.slow
 
