@@ -157,3 +157,22 @@ def test_a_receipt_costs_a_lookup_an_update_and_its_history_row(
         receipt_receive(receipt=receipt(Status.DELIVERED))
 
     assert status_of(message) == Status.DELIVERED
+
+
+def test_receipts_tell_the_platform_once_each_time_they_move_a_text(proxy, settings):
+    from tests.events import EVENTS_SECRET, EVENTS_URL, emitted
+
+    settings.MASKED_NUMBERS_EVENTS_URL = EVENTS_URL
+    settings.MASKED_NUMBERS_EVENTS_SECRET = EVENTS_SECRET
+    message = outbound_row(proxy, status=Status.SENT, vendor_id="mb-1")
+    receipt_receive(receipt=receipt(Status.UNDELIVERED, error_code="20", error_description="x"))
+    receipt_receive(receipt=receipt(Status.UNDELIVERED, error_code="20", error_description="x"))
+    receipt_receive(receipt=receipt(Status.DELIVERED, at=AT))
+    receipt_receive(receipt=receipt(Status.SENT))
+
+    events = [(e["type"], e["data"]["message_id"], e["data"]["status"]) for e in emitted()]
+    assert events == [
+        ("message.failed", message.pk, Status.UNDELIVERED),
+        ("message.delivered", message.pk, Status.DELIVERED),
+    ]
+    assert emitted("message.failed")[0]["data"]["error"] == "20: x"
