@@ -324,6 +324,12 @@ MASKED_NUMBERS_DELIVERY = {
     "TASK_RESULTS_KEPT_HOURS": float(os.environ.get("MASKED_NUMBERS_TASK_RESULTS_KEPT", "24")),
 }
 
+# Retention: message texts and people's numbers of sessions that ended more than this
+# many days ago are erased by `outbox_sweep` (providers/retention.py).
+MASKED_NUMBERS_RETENTION_DAYS = float(os.environ.get("MASKED_NUMBERS_RETENTION_DAYS", "30"))
+if MASKED_NUMBERS_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("MASKED_NUMBERS_RETENTION_DAYS must be 0 or more days.")
+
 # Consent: a text that is one of these words alone (any case, surrounding spaces and
 # punctuation ignored) opts its sender out of, or back in to, texts from that number.
 MASKED_NUMBERS_OPT_OUT_KEYWORDS = [

@@ -132,6 +132,8 @@ class Message(models.Model):
     # The one-time id of the request that brought an inbound event (a signature's jti):
     # a request repeating it is a replay, refused. Kept as long as the row.
     nonce = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # When retention erased its text and the person's number (providers/retention.py).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -159,6 +161,10 @@ class Message(models.Model):
             ),
             models.Index(fields=["session"], name="message_session"),
             models.Index(fields=["status"], name="message_status"),
+            # Retention reads the oldest rows not yet erased: the backlog, not the history.
+            models.Index(
+                fields=["created_at"], condition=Q(erased_at=None), name="message_unerased"
+            ),
         ]
 
     def __str__(self) -> str:

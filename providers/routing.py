@@ -9,6 +9,9 @@ it queues, or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
+
 from .models import ProxyNumber
 from .types import CallDecision, SmsDecision
 
@@ -36,3 +39,17 @@ class BaseRouter:
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
         """How many open sessions each of these numbers serves now (for the admin)."""
         raise NotImplementedError(f"{type(self).__qualname__} must implement open_sessions()")
+
+    # --- retention (providers/retention.py) ---------------------------------------------
+
+    def sessions_ended(self, *, sessions: Collection[str], before: datetime) -> set[str]:
+        """Which of these session names of the service ended before `before`, or are no
+        session it knows any more: their messages' texts and people's numbers are
+        erased. The others (open, or ended since) are kept."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement sessions_ended()")
+
+    def personal_data_erase(self, *, before: datetime, batch: int) -> dict[str, int]:
+        """Erase the service's own personal data of sessions that ended before `before`,
+        at most `batch` rows per table, each table in a short transaction. Returns counts
+        by what was erased, for the log. By default there is nothing to erase."""
+        return {}
