@@ -16,7 +16,6 @@ from django.db import transaction
 
 from providers.phone import ERASED
 
-from . import clock
 from .models import ENDS, Conversation, Participant
 from .services import _close
 
@@ -30,9 +29,10 @@ def conversation_sessions_ended(*, sessions: Collection[str], before: datetime) 
     return set(sessions) - {c.session for c in kept.only("pk")}
 
 
-def conversations_personal_data_erase(*, before: datetime, batch: int) -> dict[str, int]:
+def conversations_personal_data_erase(
+    *, before: datetime, now: datetime, batch: int
+) -> dict[str, int]:
     """The parties' numbers of at most `batch` conversations that ended before `before`."""
-    now = clock.now()
     with transaction.atomic():
         due = list(
             Conversation.objects.alias(ends=ENDS)

@@ -44,5 +44,5 @@ class ConversationsRouter(BaseRouter):
     def sessions_ended(self, *, sessions: Collection[str], before: datetime) -> set[str]:
         return conversation_sessions_ended(sessions=sessions, before=before)
 
-    def personal_data_erase(self, *, before: datetime, batch: int) -> dict[str, int]:
-        return conversations_personal_data_erase(before=before, batch=batch)
+    def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
+        return conversations_personal_data_erase(before=before, now=now, batch=batch)

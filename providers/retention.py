@@ -48,7 +48,7 @@ def retention_sweep(*, now: datetime | None = None, batch: int = RETENTION_BATCH
     before = retention_cutoff(now=now)
     counts = {"messages": messages_erase(before=before, now=now, batch=batch)}
     for service in settings.MASKED_NUMBERS_ROUTERS:
-        counts.update(get_router(service).personal_data_erase(before=before, batch=batch))
+        counts.update(get_router(service).personal_data_erase(before=before, now=now, batch=batch))
     erased = ", ".join(f"{what} {n}" for what, n in counts.items() if n)
     if erased:
         logger.info("retention: erased %s", erased)

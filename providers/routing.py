@@ -48,8 +48,9 @@ class BaseRouter:
         erased. The others (open, or ended since) are kept."""
         raise NotImplementedError(f"{type(self).__qualname__} must implement sessions_ended()")
 
-    def personal_data_erase(self, *, before: datetime, batch: int) -> dict[str, int]:
-        """Erase the service's own personal data of sessions that ended before `before`,
-        at most `batch` rows per table, each table in a short transaction. Returns counts
-        by what was erased, for the log. By default there is nothing to erase."""
+    def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
+        """Erase the service's own personal data of sessions that ended before `before`
+        (`now` is the sweep's time), at most `batch` rows per table, each table in a
+        short transaction. Returns counts by what was erased, for the log. By default
+        there is nothing to erase."""
         return {}

@@ -14,7 +14,6 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
 from providers.phone import ERASED, erased_unique, is_erased
 
@@ -30,7 +29,7 @@ def ride_sessions_ended(*, sessions: Collection[str], before: datetime) -> set[s
     return set(sessions) - {ride_session(pk) for pk in kept.values_list("pk", flat=True)}
 
 
-def rides_personal_data_erase(*, before: datetime, batch: int) -> dict[str, int]:
+def rides_personal_data_erase(*, before: datetime, now: datetime, batch: int) -> dict[str, int]:
     """At most `batch` rides that ended before `before`, and their people; then at most
     `batch` customers and drivers nothing refers to. Returns counts by what."""
     with transaction.atomic():
@@ -43,7 +42,7 @@ def rides_personal_data_erase(*, before: datetime, batch: int) -> dict[str, int]
         customers = _people_erase(Customer, ids={c for _, c, _ in rides}, before=before)
         drivers = _people_erase(Driver, ids={d for _, _, d in rides}, before=before)
         Ride.objects.filter(pk__in=[pk for pk, _, _ in rides]).update(
-            start=ERASED, destination=ERASED, erased_at=timezone.now()
+            start=ERASED, destination=ERASED, erased_at=now
         )
     return {
         "rides": len(rides),
