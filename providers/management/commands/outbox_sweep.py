@@ -51,8 +51,9 @@ class Command(BaseCommand):
             while any(n >= RETENTION_BATCH for n in retention_sweep().values()):
                 if not loop or time.monotonic() >= until:
                     return
-        except Exception:
+        except Exception as err:
             if not loop:
                 raise
             logger.exception("retention sweep failed; retrying next round")
-            close_old_connections()
+            if isinstance(err, DatabaseError):
+                close_old_connections()
