@@ -2,44 +2,37 @@
 providers/retention.py).
 
 A conversation ended at `ended_at`, or when it lapsed (`ENDS`). Once that is before the
-cutoff its parties' numbers are erased; one that lapsed and was never touched since is
-closed first, as touching it would have (nobody is texted).
+cutoff its messages in the log and its parties' numbers are erased; one that lapsed and
+was never touched since is closed first, as touching it would have (nobody is texted).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection
 from datetime import datetime
 
 from django.db import transaction
 
 from providers.phone import ERASED
+from providers.retention import session_messages_erase
 
 from .models import ENDS, Conversation, Participant
 from .services import _close
-
-SESSION = re.compile(r"conversation:(\d+)", re.ASCII)
-
-
-def conversation_sessions_ended(*, sessions: Collection[str], before: datetime) -> set[str]:
-    """Of these session names, those whose conversation ended before `before` or is unknown."""
-    ids = [int(m[1]) for m in map(SESSION.fullmatch, sessions) if m]
-    kept = Conversation.objects.alias(ends=ENDS).filter(pk__in=ids, ends__gte=before)
-    return set(sessions) - {c.session for c in kept.only("pk")}
 
 
 def conversations_personal_data_erase(
     *, before: datetime, now: datetime, batch: int
 ) -> dict[str, int]:
-    """The parties' numbers of at most `batch` conversations that ended before `before`."""
+    """At most `batch` conversations that ended before `before`: their messages, then,
+    once none is left, their parties' numbers."""
+    due = list(
+        Conversation.objects.alias(ends=ENDS)
+        .filter(erased_at=None, ends__lt=before)
+        .order_by("ends", "id")
+        .select_related("proxy")[:batch]
+    )
+    messages, done = session_messages_erase(sessions=[c.session for c in due], now=now, batch=batch)
+    due = [c for c in due if c.session in done]
     with transaction.atomic():
-        due = list(
-            Conversation.objects.alias(ends=ENDS)
-            .filter(erased_at=None, ends__lt=before)
-            .order_by("ends", "id")
-            .select_related("proxy")[:batch]
-        )
         ended = [c for c in due if not c.is_open] + _close(
             lapsed=[c for c in due if c.is_open], now=now
         )
@@ -50,4 +43,4 @@ def conversations_personal_data_erase(
             .update(phone=ERASED)
         )
         Conversation.objects.filter(pk__in=ids).update(erased_at=now)
-    return {"conversations": len(ids), "participants": parties}
+    return {"conversation messages": messages, "conversations": len(ids), "participants": parties}

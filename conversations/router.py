@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 
 from providers.consent import opt_in_record
@@ -12,7 +11,7 @@ from providers.types import CallDecision, SmsDecision
 
 from . import clock
 from .parser import Join, Start, parse
-from .retention import conversation_sessions_ended, conversations_personal_data_erase
+from .retention import conversations_personal_data_erase
 from .selectors import conversation_open_counts
 from .services import conversation_call_route, conversation_opt_out, conversation_sms_receive
 
@@ -38,11 +37,6 @@ class ConversationsRouter(BaseRouter):
 
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
         return conversation_open_counts(proxy_ids=proxy_ids, now=clock.now())
-
-    # --- retention ------------------------------------------------------------------
-
-    def sessions_ended(self, *, sessions: Collection[str], before: datetime) -> set[str]:
-        return conversation_sessions_ended(sessions=sessions, before=before)
 
     def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
         return conversations_personal_data_erase(before=before, now=now, batch=batch)

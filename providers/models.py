@@ -161,9 +161,12 @@ class Message(models.Model):
             ),
             models.Index(fields=["session"], name="message_session"),
             models.Index(fields=["status"], name="message_status"),
-            # Retention reads the oldest rows not yet erased: the backlog, not the history.
+            # Retention reads the oldest rows of no session not yet erased: the backlog,
+            # not the history (a session's rows are found by the session).
             models.Index(
-                fields=["created_at"], condition=Q(erased_at=None), name="message_unerased"
+                fields=["created_at"],
+                condition=Q(erased_at=None, session=""),
+                name="message_sessionless_unerased",
             ),
         ]
 

@@ -1,20 +1,20 @@
 """Retention: personal data is kept for MASKED_NUMBERS_RETENTION_DAYS after its session
 ended, then erased by `outbox_sweep`.
 
-In the message log: the text, and the person's number (an inbound message's sender, an
-outbound one's recipient; the pool number is not personal) of every message whose
-session ended before the cutoff, as the session's service says; a message without a
-session (unrouted, a stranger's) counts as ended at its own time. Then each service
-erases its own (`BaseRouter.personal_data_erase`). Statuses, times, counts, outcomes and
-session names stay. At most `batch` rows per table per run, each table in short
-transactions, so a large backlog is worked off over several runs without long locks.
+Each service erases its own, and its sessions' messages in the log, through
+`BaseRouter.personal_data_erase` (it knows when its sessions ended); messages without a
+session (unrouted, a stranger's, the replies to them) count as ended at their own time
+and are erased here. In the log that is the text and the person's number (an inbound
+message's sender, an outbound one's recipient; the pool number is not personal).
+Statuses, times, counts, outcomes and session names stay. At most `batch` rows per table
+per step, each in a short transaction, so a large backlog is worked off over several
+runs without long locks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -29,10 +29,7 @@ from .registry import get_router
 logger = logging.getLogger(__name__)
 
 RETENTION_BATCH = 1000
-# Candidate messages are read in pages, each skipping the sessions found still kept, so
-# a long-open session's old messages cannot hold up the rest of the backlog.
-PAGES_PER_RUN = 5
-# Still to be sent: erased only once delivered or given up.
+# Still to be sent: erased only once sent or given up.
 IN_FLIGHT = (Status.QUEUED, Status.SENDING)
 
 
@@ -48,7 +45,8 @@ def retention_sweep(*, now: datetime | None = None, batch: int = RETENTION_BATCH
     before = retention_cutoff(now=now)
     counts = {"messages": messages_erase(before=before, now=now, batch=batch)}
     for service in settings.MASKED_NUMBERS_ROUTERS:
-        counts.update(get_router(service).personal_data_erase(before=before, now=now, batch=batch))
+        router = get_router(service)
+        counts.update(router.personal_data_erase(before=before, now=now, batch=batch))
     erased = ", ".join(f"{what} {n}" for what, n in counts.items() if n)
     if erased:
         logger.info("retention: erased %s", erased)
@@ -56,48 +54,29 @@ def retention_sweep(*, now: datetime | None = None, batch: int = RETENTION_BATCH
 
 
 def messages_erase(*, before: datetime, now: datetime, batch: int) -> int:
-    """Erase texts and people's numbers of at most `batch` messages of sessions that
-    ended before `before`; returns how many."""
-    candidates = (
-        Message.objects.filter(erased_at=None, created_at__lt=before)
+    """Erase at most `batch` messages without a session logged before `before`."""
+    ids = (
+        Message.objects.filter(erased_at=None, session="", created_at__lt=before)
         .exclude(status__in=IN_FLIGHT)
         .order_by("created_at", "id")
+        .values_list("pk", flat=True)
     )
-    kept: set[str] = set()
-    erased = 0
-    for _ in range(PAGES_PER_RUN):
-        page = list(
-            candidates.exclude(session__in=kept).values_list("pk", "session", "proxy__service")[
-                : batch - erased
-            ]
-        )
-        if not page:
-            break
-        ended = _sessions_ended(page, before=before)
-        held = {(service, session) for _, session, service in page if session and service}
-        held -= ended
-        ids = [pk for pk, session, service in page if (service, session) not in held]
-        kept |= {session for _, session in held}
-        erased += _messages_erase(ids=ids, now=now)
-        if erased >= batch:
-            break
-    return erased
+    return _messages_erase(ids=list(ids[:batch]), now=now)
 
 
-def _sessions_ended(
-    page: Iterable[tuple[int, str, str | None]], *, before: datetime
-) -> set[tuple[str, str]]:
-    """(service, session) of the page's sessions that ended before `before`; a message
-    without a session, or without a pool number, has none and is not asked about."""
-    by_service: dict[str, set[str]] = defaultdict(set)
-    for _, session, service in page:
-        if session and service:
-            by_service[service].add(session)
-    return {
-        (service, session)
-        for service, sessions in by_service.items()
-        for session in get_router(service).sessions_ended(sessions=sessions, before=before)
-    }
+def session_messages_erase(
+    *, sessions: Collection[str], now: datetime, batch: int
+) -> tuple[int, set[str]]:
+    """For services: erase at most `batch` messages of these sessions, which ended before
+    the cutoff. Returns how many, and which of the sessions have none left to erase (a
+    text still to be sent holds its session back)."""
+    if not sessions:
+        return 0, set()
+    left = Message.objects.filter(session__in=sessions, erased_at=None).order_by()
+    # Session by session, so that as many as can be are done in this run.
+    ids = left.exclude(status__in=IN_FLIGHT).order_by("session", "id").values_list("pk", flat=True)
+    erased = _messages_erase(ids=list(ids[:batch]), now=now)
+    return erased, set(sessions) - set(left.values_list("session", flat=True).distinct())
 
 
 def _messages_erase(*, ids: list[int], now: datetime) -> int:

@@ -9,7 +9,6 @@ it queues, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 
 from .models import ProxyNumber
@@ -42,15 +41,11 @@ class BaseRouter:
 
     # --- retention (providers/retention.py) ---------------------------------------------
 
-    def sessions_ended(self, *, sessions: Collection[str], before: datetime) -> set[str]:
-        """Which of these session names of the service ended before `before`, or are no
-        session it knows any more: their messages' texts and people's numbers are
-        erased. The others (open, or ended since) are kept."""
-        raise NotImplementedError(f"{type(self).__qualname__} must implement sessions_ended()")
-
     def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
-        """Erase the service's own personal data of sessions that ended before `before`
-        (`now` is the sweep's time), at most `batch` rows per table, each table in a
-        short transaction. Returns counts by what was erased, for the log. By default
-        there is nothing to erase."""
+        """Erase the personal data of the service's sessions that ended before `before`
+        (`now` is the sweep's time): its own, and their messages in the log through
+        `providers.retention.session_messages_erase`. At most `batch` rows per table,
+        each table in short transactions. Returns counts by what was erased, for the
+        log. By default nothing is erased: a service with sessions must say when they
+        ended."""
         return {}

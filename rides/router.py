@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from datetime import datetime
 
 from django.utils import timezone
@@ -15,7 +14,7 @@ from providers.selectors import reply_sent_since
 from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
 
 from .conf import unknown_caller_say, unknown_sender_reply, unknown_sender_reply_interval
-from .retention import ride_sessions_ended, rides_personal_data_erase
+from .retention import rides_personal_data_erase
 from .selectors import (
     UNKNOWN_SENDER,
     ride_for_inbound,
@@ -67,11 +66,6 @@ class RidesRouter(BaseRouter):
 
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
         return ride_open_counts(proxy_ids=proxy_ids)
-
-    # --- retention ------------------------------------------------------------------
-
-    def sessions_ended(self, *, sessions: Collection[str], before: datetime) -> set[str]:
-        return ride_sessions_ended(sessions=sessions, before=before)
 
     def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
         return rides_personal_data_erase(before=before, now=now, batch=batch)

@@ -17,6 +17,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='message',
-            index=models.Index(condition=models.Q(('erased_at', None)), fields=['created_at'], name='message_unerased'),
+            index=models.Index(condition=models.Q(('erased_at', None), ('session', '')), fields=['created_at'], name='message_sessionless_unerased'),
         ),
     ]

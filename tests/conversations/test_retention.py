@@ -78,7 +78,7 @@ def test_a_conversation_ended_a_minute_past_the_period_loses_numbers_and_texts(e
         item.ended_at,
     )
     assert (counts["conversations"], counts["participants"]) == (1, 2)
-    assert counts["messages"] == len(log(item))
+    assert counts["conversation messages"] == len(log(item))
 
 
 def test_a_code_that_lapsed_long_ago_untouched_is_closed_and_erased():
@@ -104,7 +104,7 @@ def test_an_open_conversation_keeps_its_old_texts_and_does_not_hold_up_the_rest(
     Conversation.objects.filter(pk=talking.pk).update(expires_at=later + timedelta(days=1))
     old_ones = Message.objects.filter(session=talking.session).count()
 
-    runs = [retention_sweep(now=later, batch=3)["messages"] for _ in range(4)]
+    runs = [retention_sweep(now=later, batch=3)["conversation messages"] for _ in range(4)]
 
     assert sum(runs) == len(log(item))
     assert {m.body for m in log(item)} == {""}

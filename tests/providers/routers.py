@@ -39,7 +39,3 @@ class EchoRouter(BaseRouter):
         for proxy_id, _sender in rows:
             counts[proxy_id] += 1
         return counts
-
-    def sessions_ended(self, *, sessions, before) -> set[str]:
-        # An echo session is one text and its answer: over once they are logged.
-        return set(sessions)

@@ -22,6 +22,7 @@ PERSON = "+14155550123"
 
 
 def texted(*, days_ago: float, body: str = "my door code is 4711") -> Message:
+    """A stranger's text (no session): it counts as ended when it came."""
     proxy = factories.proxy_number()
     return Message.objects.create(
         direction=Direction.INBOUND,
@@ -31,7 +32,6 @@ def texted(*, days_ago: float, body: str = "my door code is 4711") -> Message:
         recipient=proxy.number,
         body=body,
         status=Status.RECEIVED,
-        session=f"echo:{proxy.pk}",
         created_at=timezone.now() - timedelta(days=days_ago),
     )
 
