@@ -56,6 +56,7 @@ def _people_erase[P: (Customer, Driver)](model: type[P], *, ids: set[int], befor
         return 0
     role = "customer_id" if model is Customer else "driver_id"
     locked = model.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    people = list(locked.values_list("pk", "phone"))
     riding = set(
         Ride.objects.filter(**{f"{role}__in": ids}, masking_ends_at__gte=before).values_list(
             role, flat=True
@@ -63,7 +64,7 @@ def _people_erase[P: (Customer, Driver)](model: type[P], *, ids: set[int], befor
     )
     gone = [
         model(pk=pk, name=ERASED, phone=erased_unique(pk))
-        for pk, phone in locked.values_list("pk", "phone")
+        for pk, phone in people
         if pk not in riding and not is_erased(phone)
     ]
     model.objects.bulk_update(gone, ["name", "phone"])
