@@ -59,6 +59,16 @@ def log(ride: Ride | None, direction: str, *, at, proxy=None, **fields) -> Messa
     )
 
 
+KEPT = (
+    "direction", "kind", "provider", "vendor_id", "proxy_id", "status", "outcome", "session",
+    "attempts", "created_at", "updated_at", "sent_at",
+)  # fmt: skip
+
+
+def kept_fields(message: Message) -> tuple:
+    return tuple(getattr(message, name) for name in KEPT)
+
+
 def messages(ride: Ride) -> list[Message]:
     return list(Message.objects.filter(session=ride.session).order_by("id"))
 
@@ -79,7 +89,7 @@ def test_a_ride_that_ended_a_minute_past_the_period_loses_texts_numbers_and_name
     customer = factories.customer(name="Alice", phone=CUSTOMER)
     driver = factories.driver(name="Bob", phone=DRIVER)
     ride = ended_ride(ago=PERIOD + MINUTE, customer=customer, driver=driver, proxy=proxy)
-    kept = [(m.status, m.outcome, m.session, m.created_at, m.proxy_id) for m in messages(ride)]
+    kept = [kept_fields(m) for m in messages(ride)]
 
     counts = retention_sweep(now=NOW)
 
@@ -88,9 +98,7 @@ def test_a_ride_that_ended_a_minute_past_the_period_loses_texts_numbers_and_name
     assert (inbound.sender, inbound.recipient, inbound.body) == (ERASED, proxy.number, "")
     assert (outbound.sender, outbound.recipient, outbound.body) == (proxy.number, ERASED, "")
     assert inbound.erased_at == outbound.erased_at == NOW
-    assert [(m.status, m.outcome, m.session, m.created_at, m.proxy_id) for m in messages(ride)] == (
-        kept
-    )
+    assert [kept_fields(m) for m in messages(ride)] == kept
     ride.refresh_from_db()
     assert (ride.start, ride.destination, ride.status) == (ERASED, ERASED, RideStatus.EXPIRED)
     assert ride.masking_ends_at == NOW - PERIOD - MINUTE
@@ -214,3 +222,14 @@ def test_a_backlog_bigger_than_a_batch_is_erased_over_several_runs():
     assert [run["rides"] for run in runs] == [2, 2, 1, 0]
     assert not Message.objects.filter(erased_at=None).exists()
     assert all(ride.start == ERASED for ride in Ride.objects.filter(pk__in=[r.pk for r in rides]))
+
+
+def test_an_erased_ride_still_shows_its_history_in_the_admin(admin_client):
+    ride = ended_ride(ago=PERIOD + MINUTE, customer=factories.customer(phone=CUSTOMER))
+    retention_sweep(now=NOW)
+    page = admin_client.get(f"/admin/rides/ride/{ride.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert ERASED in text and CUSTOMER not in text and "I am at the gate" not in text
+    listed = admin_client.get("/admin/providers/message/", {"session": ride.session})
+    assert listed.status_code == 200 and listed.content.decode().count(ERASED) >= 2
