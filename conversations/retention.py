@@ -4,6 +4,7 @@ providers/retention.py).
 A conversation ended at `ended_at`, or when it lapsed (`ENDS`). Once that is before the
 cutoff its messages in the log and its parties' numbers are erased; one that lapsed and
 was never touched since is closed first, as touching it would have (nobody is texted).
+Failed JOINs older than the cutoff are deleted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db import transaction
 from providers.phone import ERASED
 from providers.retention import session_messages_erase
 
-from .models import ENDS, Conversation, Participant
+from .models import ENDS, Conversation, JoinFailure, Participant
 from .services import _close
 
 
@@ -43,4 +44,19 @@ def conversations_personal_data_erase(
             .update(phone=ERASED)
         )
         Conversation.objects.filter(pk__in=ids).update(erased_at=now)
-    return {"conversation messages": messages, "conversations": len(ids), "participants": parties}
+    return {
+        "conversation messages": messages,
+        "conversations": len(ids),
+        "participants": parties,
+        "failed joins": _join_failures_delete(before=before, batch=batch),
+    }
+
+
+def _join_failures_delete(*, before: datetime, batch: int) -> int:
+    """Failed JOINs count only within their window; older ones are pruned as new ones
+    come, and those older than `before` (a sender's number) here, at most `batch`."""
+    ids = JoinFailure.objects.filter(created_at__lt=before).order_by("created_at")
+    deleted, _ = JoinFailure.objects.filter(
+        pk__in=list(ids.values_list("pk", flat=True)[:batch])
+    ).delete()
+    return deleted

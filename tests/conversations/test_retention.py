@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from conversations.models import Conversation, EndReason, Participant, State
+from conversations.models import Conversation, EndReason, JoinFailure, Participant, State
 from providers.backends.console import inbound_sms
 from providers.inbound import inbound_sms_receive
 from providers.models import Direction, Message, Status
@@ -117,3 +117,15 @@ def test_an_erased_person_can_start_again_on_the_same_number(ended):
     retention_sweep(now=item.ended_at + PERIOD + MINUTE)
     text(item.proxy, alice, "START")
     assert Participant.objects.filter(proxy=item.proxy, phone=alice, open=True).exists()
+
+
+def test_failed_joins_older_than_the_period_are_deleted():
+    proxy = conversations_number()
+    stranger = person()
+    text(proxy, stranger, "JOIN ZZZZZZ")
+    failure = JoinFailure.objects.get(phone=stranger)
+    counts = retention_sweep(now=failure.created_at + PERIOD - MINUTE)
+    assert JoinFailure.objects.filter(phone=stranger).exists() and counts["failed joins"] == 0
+    counts = retention_sweep(now=failure.created_at + PERIOD + MINUTE)
+    assert not JoinFailure.objects.filter(phone=stranger).exists()
+    assert counts["failed joins"] == 1

@@ -117,6 +117,7 @@ def test_a_ride_that_ended_a_minute_past_the_period_loses_texts_numbers_and_name
         "conversation messages": 0,
         "conversations": 0,
         "participants": 0,
+        "failed joins": 0,
     }
 
 
