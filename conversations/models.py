@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from providers.models import ProxyNumber
@@ -15,6 +16,10 @@ class State(models.TextChoices):
 
 
 OPEN_STATES = (State.PENDING, State.ACTIVE)
+
+# When a conversation ended: `ended_at`, or for one that lapsed (still open, or closed
+# later by whoever touched it) its `expires_at`, whichever came first.
+ENDS = Least(Coalesce("ended_at", "expires_at"), "expires_at")
 
 
 class EndReason(models.TextChoices):
@@ -49,6 +54,8 @@ class Conversation(models.Model):
     # write so that "is it still open?" is one indexed comparison.
     expires_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # When retention erased its parties' numbers (conversations/retention.py).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -68,7 +75,9 @@ class Conversation(models.Model):
                 fields=["state", "expires_at"],
                 condition=Q(state__in=OPEN_STATES),
                 name="conversation_open_expiry",
-            )
+            ),
+            # Retention reads the conversations not yet erased by when they ended.
+            models.Index(ENDS, condition=Q(erased_at=None), name="conversation_unerased"),
         ]
 
     def __str__(self) -> str:

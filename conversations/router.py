@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from django.conf import settings
 
@@ -13,6 +14,7 @@ from providers.types import CallDecision, SmsDecision
 
 from . import clock
 from .parser import Join, Start, parse
+from .retention import conversations_personal_data_erase
 from .selectors import conversation_open_counts, conversation_open_for
 from .services import conversation_call_route, conversation_opt_out, conversation_sms_receive
 
@@ -55,6 +57,9 @@ class ConversationsRouter(BaseRouter):
 
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
         return conversation_open_counts(proxy_ids=proxy_ids, now=clock.now())
+
+    def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
+        return conversations_personal_data_erase(before=before, now=now, batch=batch)
 
 
 # A reply naming no conversation that still goes to a party: a JOIN that lost the race

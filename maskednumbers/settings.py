@@ -338,6 +338,12 @@ MASKED_NUMBERS_EVENTS_SECRET = os.environ.get("MASKED_NUMBERS_EVENTS_SECRET", ""
 MASKED_NUMBERS_EVENTS_FULL_NUMBERS = env_bool("MASKED_NUMBERS_EVENTS_FULL_NUMBERS", False)
 MASKED_NUMBERS_EVENTS_TIMEOUT = float(os.environ.get("MASKED_NUMBERS_EVENTS_TIMEOUT", "10"))
 
+# Retention: message texts and people's numbers of sessions that ended more than this
+# many days ago are erased by `outbox_sweep` (providers/retention.py).
+MASKED_NUMBERS_RETENTION_DAYS = float(os.environ.get("MASKED_NUMBERS_RETENTION_DAYS", "30"))
+if MASKED_NUMBERS_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("MASKED_NUMBERS_RETENTION_DAYS must be 0 or more days.")
+
 # Consent: a text that is one of these words alone (any case, surrounding spaces and
 # punctuation ignored) opts its sender out of, or back in to, texts from that number.
 MASKED_NUMBERS_OPT_OUT_KEYWORDS = [

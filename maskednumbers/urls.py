@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from conversations.api import ConversationViewSet
-from providers.api import OptOutViewSet, ProxyNumberViewSet
+from providers.api import MessageViewSet, OptOutViewSet, ProxyNumberViewSet
 from rides.api import RideViewSet
 
 from . import views
@@ -15,6 +15,7 @@ router.register("numbers", ProxyNumberViewSet, basename="number")
 router.register("rides", RideViewSet, basename="ride")
 router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("opt-outs", OptOutViewSet, basename="opt-out")
+router.register("messages", MessageViewSet, basename="message")
 
 urlpatterns = [
     # The vendors' webhooks first: every text and call is resolved against this list,

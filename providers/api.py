@@ -4,8 +4,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
-from .models import OptOut, ProxyNumber, Service
-from .serializers import OptOutSerializer, ProxyNumberSerializer
+from maskednumbers.api import LimitOffsetPagination
+
+from .models import Direction, Message, OptOut, ProxyNumber, Service, Status
+from .serializers import MessageSerializer, OptOutSerializer, ProxyNumberSerializer
 
 
 @extend_schema_view(
@@ -92,11 +94,73 @@ class OptOutViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return queryset
 
 
-class OptOutFilterSerializer(serializers.Serializer):
-    proxy_number = serializers.RegexField(
+def pool_number_filter() -> serializers.RegexField:
+    return serializers.RegexField(
         r"^\+[1-9]\d{1,14}$",
         required=False,
         allow_blank=True,
         error_messages={"invalid": "must be a pool number in E.164, like +12065550100."},
     )
+
+
+class OptOutFilterSerializer(serializers.Serializer):
+    proxy_number = pool_number_filter()
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the message log",
+        description=(
+            "Every inbound and outbound SMS and call, newest first, with its status. Pool "
+            "numbers in full; people's numbers masked and texts hidden without the "
+            "permission to view full numbers and texts."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "session", OpenApiTypes.STR, description="Only this session, e.g. `ride:42`."
+            ),
+            OpenApiParameter(
+                "proxy_number", OpenApiTypes.STR, description="Only this pool number (E.164)."
+            ),
+            OpenApiParameter(
+                "direction", OpenApiTypes.STR, enum=Direction.values, description="in or out."
+            ),
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=Status.values, description="Only this status."
+            ),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Only messages logged at or after this time (ISO 8601).",
+            ),
+        ],
+    ),
+    retrieve=extend_schema(summary="One message of the log"),
+)
+class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The message log, read-only."""
+
+    queryset = Message.objects.select_related("proxy").order_by("-created_at", "-id")
+    serializer_class = MessageSerializer
+    pagination_class = LimitOffsetPagination
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list":
+            return queryset
+        filters = MessageFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = {k: v for k, v in filters.validated_data.items() if v not in ("", None)}
+        lookups = {"proxy_number": "proxy__number", "since": "created_at__gte"}
+        return queryset.filter(**{lookups.get(k, k): v for k, v in wanted.items()})
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    """The log's query parameters, each refused with a reason when it cannot match."""
+
+    session = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    proxy_number = pool_number_filter()
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Status.choices, required=False, allow_blank=True)
+    since = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .phone import mask
+from .phone import is_erased, mask
 
 FULL_NUMBERS_PERMISSION = "providers.view_full_numbers"
 HIDDEN_TEXT = "(text hidden)"
@@ -18,8 +18,8 @@ def sees_full_numbers(user: Any) -> bool:
 
 
 def person_number(number: str, *, full: bool) -> str:
-    """A person's own number as this viewer may see it."""
-    return number if full else mask(number)
+    """A person's own number as this viewer may see it (an erased one as the marker)."""
+    return number if full and not is_erased(number) else mask(number)
 
 
 def message_text(body: str, *, full: bool) -> str:

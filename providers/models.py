@@ -147,6 +147,8 @@ class Message(models.Model):
     error_code = models.CharField(max_length=64, blank=True, default="", db_default="")
     error_description = models.TextField(blank=True, default="", db_default="")
     delivered_at = models.DateTimeField(null=True, blank=True, default=None, db_default=None)
+    # When retention erased its text and the person's number (providers/retention.py).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -182,6 +184,13 @@ class Message(models.Model):
                 fields=["provider", "vendor_id"],
                 condition=Q(direction="out") & ~Q(vendor_id=""),
                 name="message_outbound_vendor_id",
+            ),
+            # Retention reads the oldest rows of no session not yet erased: the backlog,
+            # not the history (a session's rows are found by the session).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(erased_at=None, session=""),
+                name="message_sessionless_unerased",
             ),
         ]
 

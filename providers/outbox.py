@@ -273,12 +273,12 @@ def _message_opted_out(message: Message, *, error: str) -> str:
 
 def message_resend(*, message: Message) -> bool:
     """Queue a failed outbound SMS again (staff action). False if it was not failed,
-    or its recipient has opted out of its number."""
+    its recipient has opted out of its number, or retention erased it."""
     proxy = message.proxy
     if proxy is not None and is_opted_out(proxy=proxy, phone=message.recipient):
         return False
     updated = Message.objects.filter(
-        pk=message.pk, direction=Direction.OUTBOUND, status=Status.FAILED
+        pk=message.pk, direction=Direction.OUTBOUND, status=Status.FAILED, erased_at=None
     ).update(
         status=Status.QUEUED, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
     )

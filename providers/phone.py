@@ -77,11 +77,27 @@ def costly_number(e164: str) -> str:
     return COSTLY_TYPES.get(phonenumbers.number_type(parsed), "")
 
 
+# What retention leaves of a person's number: no digits, so it never parses, matches a
+# sender or reaches a vendor. A unique field gets the row's id too: "(erased 12)".
+ERASED = "(erased)"
+
+
+def erased_unique(pk: int) -> str:
+    """The erased value of a unique number field (customers' and drivers' phones)."""
+    return f"(erased {pk})"
+
+
+def is_erased(number: str) -> bool:
+    return number.startswith("(erased")
+
+
 def mask(number: str | None) -> str:
     """A number fit for logs and lists: country code and the last two digits only."""
     if not number:
         return "-"
     number = str(number)
+    if is_erased(number):
+        return ERASED
     if len(number) <= 4:
         return "*" * len(number)
     head = number[:3] if number.startswith("+") else number[:2]

@@ -9,6 +9,8 @@ it queues, or not at all.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 
 from .models import ProxyNumber
@@ -51,3 +53,14 @@ class BaseRouter:
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
         """How many open sessions each of these numbers serves now (for the admin)."""
         raise NotImplementedError(f"{type(self).__qualname__} must implement open_sessions()")
+
+    # --- retention (providers/retention.py) ---------------------------------------------
+
+    def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
+        """Erase the personal data of the service's sessions that ended before `before`
+        (`now` is the sweep's time): its own, and their messages in the log through
+        `providers.retention.session_messages_erase`. At most `batch` rows per table,
+        each table in short transactions. Returns counts by what was erased, for the
+        log. By default nothing is erased: a service with sessions must say when they
+        ended."""
+        return {}

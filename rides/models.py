@@ -103,6 +103,9 @@ class Ride(models.Model):
     masking_ends_at = models.DateTimeField("masking ends")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When retention erased its addresses, and its people's numbers and names unless
+    # they had a later ride (rides/retention.py).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -123,6 +126,10 @@ class Ride(models.Model):
                 fields=["proxy", "masking_ends_at"], condition=OPEN, name="ride_open_proxy"
             ),
             models.Index(fields=["masking_ends_at"], condition=OPEN, name="ride_open_due"),
+            # Retention reads ended rides not yet erased: the backlog, not the history.
+            models.Index(
+                fields=["masking_ends_at"], condition=Q(erased_at=None), name="ride_unerased"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from providers.selectors import reply_sent_since
 from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
 
 from .conf import unknown_caller_say, unknown_sender_reply, unknown_sender_reply_interval
+from .retention import rides_personal_data_erase
 from .selectors import (
     UNKNOWN_SENDER,
     ride_for_inbound,
@@ -73,3 +75,6 @@ class RidesRouter(BaseRouter):
 
     def open_sessions(self, *, proxy_ids: list[int]) -> dict[int, int]:
         return ride_open_counts(proxy_ids=proxy_ids)
+
+    def personal_data_erase(self, *, before: datetime, now: datetime, batch: int) -> dict[str, int]:
+        return rides_personal_data_erase(before=before, now=now, batch=batch)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_the_api_root_lists_every_endpoint(admin_client):
     response = admin_client.get("/api/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
-    assert set(response.json()) == {"numbers", "rides", "conversations", "opt-outs"}
+    assert set(response.json()) == {"numbers", "rides", "conversations", "opt-outs", "messages"}
     for url in response.json().values():
         assert admin_client.get(url, HTTP_ACCEPT="application/json").status_code == 200
 
@@ -44,6 +44,18 @@ def test_the_number_filters_are_in_the_schema(admin_client):
     schema = yaml.safe_load(admin_client.get("/api/schema/").content)
     names = {p["name"] for p in schema["paths"]["/api/numbers/"]["get"]["parameters"]}
     assert {"service", "provider", "limit", "offset"} <= names
+
+
+def test_the_message_log_filters_and_fields_are_in_the_schema(admin_client):
+    schema = yaml.safe_load(admin_client.get("/api/schema/").content)
+    names = {p["name"] for p in schema["paths"]["/api/messages/"]["get"]["parameters"]}
+    assert {"session", "proxy_number", "direction", "status", "since", "limit", "offset"} <= names
+    message = schema["components"]["schemas"]["Message"]["properties"]
+    assert {"id", "session", "proxy_number", "vendor_id", "status", "error", "sent_at"} <= set(
+        message
+    )
+    assert "/api/messages/{id}/" in schema["paths"]
+    assert all(m == "get" for m in schema["paths"]["/api/messages/{id}/"] if m != "parameters")
 
 
 @pytest.mark.parametrize("keyword", ["Token", "Bearer"])

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from providers.models import ProxyNumber
+from providers.models import Direction, Message, ProxyNumber, Status
 from rides.models import Ride
 from tests import factories
 
@@ -64,6 +64,8 @@ ENDPOINTS = [
     Endpoint("GET", "/api/conversations/", ("conversations.view_conversation",)),
     Endpoint("GET", "/api/conversations/{conversation}/", ("conversations.view_conversation",)),
     Endpoint("GET", "/api/opt-outs/", ("providers.view_optout",)),
+    Endpoint("GET", "/api/messages/", ("providers.view_message",)),
+    Endpoint("GET", "/api/messages/{message}/", ("providers.view_message",)),
 ]
 
 
@@ -74,7 +76,21 @@ def data() -> dict[str, int]:
     item = factories.conversation(
         proxy=factories.conversations_number(), starter=factories.conversations_person()
     )
-    return {"number": ride.proxy_id, "ride": ride.pk, "conversation": item.pk}
+    message = Message.objects.create(
+        direction=Direction.INBOUND,
+        provider="console",
+        proxy=ride.proxy,
+        sender=ride.customer.phone,
+        recipient=ride.proxy.number,
+        status=Status.RECEIVED,
+        session=ride.session,
+    )
+    return {
+        "number": ride.proxy_id,
+        "ride": ride.pk,
+        "conversation": item.pk,
+        "message": message.pk,
+    }
 
 
 def call(client: APIClient, endpoint: Endpoint, data: dict[str, int]):

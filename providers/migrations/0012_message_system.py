@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0010_events'),
+        ('providers', '0011_message_erased_at'),
     ]
 
     operations = [

@@ -39,7 +39,7 @@ def _load_schema() -> schemathesis.specs.openapi.schemas.OpenApiSchema:
 
 schema = _load_schema()
 
-# Per operation (nine of them): `make reliability` sets RELIABILITY_FUZZ_EXAMPLES for
+# Per operation (twelve of them): `make reliability` sets RELIABILITY_FUZZ_EXAMPLES for
 # every fuzzer, and this one, whose examples cost more, takes a third of it.
 EXAMPLES = int(
     os.environ.get("RELIABILITY_API_EXAMPLES")
