@@ -9,11 +9,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from providers.events import event_emit
 from providers.management.commands.outbox_sweep import Command
-from providers.models import Direction, Message, Status
+from providers.models import Direction, Event, EventStatus, Message, Status
 from providers.phone import ERASED
 from providers.retention import retention_sweep
 from tests import factories
+from tests.events import EVENTS_SECRET, EVENTS_URL
 from tests.providers.routers import EchoRouter
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +88,26 @@ def test_a_failing_retention_run_does_not_stop_the_looping_sweeper(settings, cap
     assert "retention sweep failed" in caplog.text
     with pytest.raises(RuntimeError):
         Command()._retention(loop=False, interval=0)
+
+
+def test_finished_events_older_than_the_period_are_deleted_queued_ones_kept(settings):
+    settings.MASKED_NUMBERS_EVENTS_URL = EVENTS_URL
+    settings.MASKED_NUMBERS_EVENTS_SECRET = EVENTS_SECRET
+    now = timezone.now()
+    old = now - timedelta(days=settings.MASKED_NUMBERS_RETENTION_DAYS, minutes=1)
+    recent = now - timedelta(days=settings.MASKED_NUMBERS_RETENTION_DAYS, minutes=-1)
+    rows = {}
+    for name, at, status in [
+        ("old_sent", old, EventStatus.SENT),
+        ("old_failed", old, EventStatus.FAILED),
+        ("old_queued", old, EventStatus.QUEUED),
+        ("recent_sent", recent, EventStatus.SENT),
+    ]:
+        event = event_emit("ride.ended", {"session": "ride:1"})
+        assert event is not None
+        Event.objects.filter(pk=event.pk).update(created_at=at, status=status)
+        rows[name] = event.pk
+
+    assert retention_sweep(now=now)["events"] == 2
+    left = set(Event.objects.values_list("pk", flat=True))
+    assert left == {rows["old_queued"], rows["recent_sent"]}

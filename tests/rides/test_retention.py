@@ -108,6 +108,7 @@ def test_a_ride_that_ended_a_minute_past_the_period_loses_texts_numbers_and_name
     assert (driver.name, driver.phone) == (ERASED, f"(erased {driver.pk})")
     assert counts == {
         "messages": 0,
+        "events": 0,
         "ride messages": 2,
         "rides": 1,
         "customers": 1,
