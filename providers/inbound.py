@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 
 from .consent import Consent, consent_keyword, is_opted_out, opt_in_record, opt_out_record
 from .exceptions import WebhookValidationError
+from .loops import relay_limit
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .outbox import message_queue
 from .phone import mask
@@ -90,6 +91,7 @@ def sms_handle(event: InboundSms) -> Handled:
         confirmed = OutboundSms(event.sender, settings.MASKED_NUMBERS_OPT_IN_CONFIRMATION)
         return Handled(log=log, send=(confirmed, *decision.messages))
     decision = router.route_sms(proxy=proxy, sender=event.sender, text=event.text)
+    decision = relay_limit(decision=decision, sender=event.sender, text=event.text)
     log.status, log.session, log.outcome = Status.RECEIVED, decision.session, decision.outcome
     return Handled(log=log, send=decision.messages)
 
