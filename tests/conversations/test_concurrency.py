@@ -157,12 +157,27 @@ def test_ending_and_joining_at_once_never_leaves_a_half_open_conversation():
         assert open_count == (2 if pending.is_open else 0)
 
 
-@override_settings(CONVERSATIONS_JOIN_FAILURES_PER_NUMBER=5)
-def test_parallel_wrong_guesses_cannot_outrun_the_rate_limit():
+def test_parallel_wrong_guesses_cannot_outrun_the_senders_limit():
     proxy = conversations_number()
     pending = conversation(proxy=proxy)
+    guesser = person()
     guesses = [code for code in ("ABCDEF", "BCDEFG", "CDEFGH", "DEFGHJ") * 6]
-    texts = [(person(), f"JOIN {g}") for g in guesses if g != pending.code]
+    texts = [(guesser, f"JOIN {g}") for g in guesses if g != pending.code]
     outcomes = at_once(proxy, texts)
     assert Counter(outcomes) == {"join_unknown_code": 5, "join_rate_limited": len(texts) - 5}
-    assert JoinFailure.objects.filter(proxy=proxy).count() == 5
+    assert JoinFailure.objects.filter(phone=guesser).count() == 5
+
+
+@override_settings(CONVERSATIONS_JOIN_FAILURES_PER_NUMBER=1)
+def test_the_right_code_gets_in_during_a_parallel_flood_of_guesses():
+    proxy = conversations_number()
+    pending = conversation(proxy=proxy)
+    joiner = person()
+    texts = [(person(), f"JOIN {g}") for g in ("ABCDEF", "BCDEFG", "CDEFGH") * 6]
+    texts = [(s, t) for s, t in texts if t != f"JOIN {pending.code}"]
+    texts.insert(len(texts) // 2, (joiner, f"JOIN {pending.code}"))
+    outcomes = at_once(proxy, texts)
+    assert outcomes.count("joined") == 1
+    pending.refresh_from_db()
+    assert pending.state == State.ACTIVE
+    assert pending.participants.filter(phone=joiner).exists()
