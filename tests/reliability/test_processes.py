@@ -35,7 +35,7 @@ import requests
 
 from tests.signing import messagebird_signature
 
-from . import harness
+from . import abuse, harness
 
 pytestmark = pytest.mark.slow
 
@@ -232,14 +232,19 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
         vendor = harness.FakeVendor(slow_seconds=4)
         vendor.open()
         service = harness.Service(database_url=database_url, vendor_url=vendor.url, logs=logs)
+        abuse.configure(service)
         try:
             service.start()
             harness.wait_until(lambda: _healthy(service), timeout=60, what="the service")
             rides = _book_rides(service)
             traffic = Traffic(service, rides, seconds=SECONDS, rate=RATE)
             runner = threading.Thread(target=traffic.run)
+            extra = abuse.Abuse(service, vendor, traffic._post, seconds=SECONDS)
+            extra.setup()
+            extra_runner = threading.Thread(target=extra.run)
             t0 = time.monotonic()
             runner.start()
+            extra_runner.start()
 
             def at(fraction: float) -> None:
                 time.sleep(max(0.0, t0 + fraction * SECONDS - time.monotonic()))
@@ -269,6 +274,8 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
 
             runner.join(timeout=SECONDS + 300)
             assert not runner.is_alive(), "traffic did not finish"
+            extra_runner.join(timeout=300)
+            assert not extra_runner.is_alive(), "the abuse traffic did not finish"
             # What the vendor must end up with: each relay once, to the other party, from
             # the ride's number; and the two notifications of each ride.
             expected = Counter(
@@ -286,7 +293,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
                     what="every accepted message at the vendor",
                 )
             time.sleep(3)  # anything sent twice would arrive now
-            delivered = _accepted(vendor)
+            delivered = extra.leave_out(_accepted(vendor))
             processes = {name: service.alive(name) for name in service.procs}
             statuses = dict(
                 _db_rows(
@@ -299,9 +306,12 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
                 database_url,
                 "SELECT count(*) FROM providers_message i WHERE i.direction='in' AND i.kind='sms' "
                 "AND i.vendor_id NOT LIKE 'outage-probe-%%' "
+                "AND i.vendor_id NOT LIKE %s "
                 "AND NOT EXISTS (SELECT 1 FROM providers_message o WHERE o.in_reply_to_id=i.id)",
+                (abuse.VENDOR_IDS,),
             )[0][0]
             sweeper_log = service.log_text("sweeper")
+            report["abuse"] = extra.report(database_url, _db_rows)
         finally:
             service.stop()
             vendor.release_hang()
@@ -312,6 +322,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
         leaks += [
             s for s in (service.signing_key, service.env["DJANGO_SECRET_KEY"]) if s in everything
         ]
+        leaks += abuse.LEAKS.findall(everything)
 
     relays = {key: count for key, count in delivered.items() if key[2].startswith("load ")}
     others = {key: count for key, count in delivered.items() if key not in relays}
@@ -355,6 +366,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
     assert set(outage["webhook"]) <= {500, 502, 503, 504}
     assert all(status >= 500 for status, _ in traffic.refusals), traffic.refusals[:5]
     assert "interrupted deliveries queued again" in sweeper_log
+    abuse.Abuse.check(report["abuse"])
 
 
 def _accepted(vendor: harness.FakeVendor) -> Counter:
