@@ -10,17 +10,16 @@ Counting only relayed texts makes the limit lift by itself once the window has p
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from .models import Direction, Message
 from .phone import mask
+from .turns import take_turns
 from .types import OutboundSms, SmsDecision
 
 logger = logging.getLogger(__name__)
@@ -33,24 +32,13 @@ def _window() -> timedelta:
     return timedelta(minutes=float(settings.MASKED_NUMBERS_LOOP_WINDOW_MINUTES))
 
 
-def _take_turns(*, session: str, sender: str) -> None:
-    """Texts of one party in one session are counted one at a time (until commit), so
-    parallel texts cannot all read the count before any of them is logged. A
-    transaction-level advisory lock on PostgreSQL: no row to lock exists in providers.
-    SQLite writes one transaction at a time anyway."""
-    if connection.vendor != "postgresql":
-        return
-    digest = hashlib.blake2b(f"{session}\n{sender}".encode(), digest_size=8).digest()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, signed=True)])
-
-
 def relay_limit(*, decision: SmsDecision, sender: str, text: str) -> SmsDecision:
     """The router's decision, unless it relays a text of a party over its limit in the
     session: then nothing is relayed and the party is told once per window."""
     if decision.outcome != RELAYED or not decision.session:
         return decision
-    _take_turns(session=decision.session, sender=sender)
+    # Parallel texts of the party cannot all read the count before any is logged.
+    take_turns("loop", decision.session, sender)
     since = timezone.now() - _window()
     mine = Message.objects.filter(session=decision.session, created_at__gt=since)
     relayed = mine.filter(direction=Direction.INBOUND, sender=sender, outcome=RELAYED).aggregate(

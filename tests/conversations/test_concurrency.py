@@ -33,7 +33,9 @@ pytestmark = [
 
 
 def at_once(proxy, texts: list[tuple[str, str]]) -> list[str]:
-    """Send (sender, text) pairs to the number all at the same moment; the outcomes."""
+    """Send (sender, text) pairs to the number all at the same moment; the outcomes.
+    `proxy` may be a list of numbers: the texts go to each in turn."""
+    numbers = proxy if isinstance(proxy, list) else [proxy]
     barrier = threading.Barrier(len(texts))
     outcomes: list[str] = [""] * len(texts)
     errors: list[BaseException] = []
@@ -41,8 +43,9 @@ def at_once(proxy, texts: list[tuple[str, str]]) -> list[str]:
     def send(index: int, sender: str, text: str) -> None:
         try:
             barrier.wait(timeout=10)
+            number = numbers[index % len(numbers)].number
             result = inbound_sms_receive(
-                inbound=inbound_sms(sender=sender, recipient=proxy.number, text=text)
+                inbound=inbound_sms(sender=sender, recipient=number, text=text)
             )
             outcomes[index] = result.message.outcome
         except BaseException as err:  # noqa: BLE001 - reported by the test below
@@ -164,6 +167,15 @@ def test_parallel_wrong_guesses_cannot_outrun_the_senders_limit():
     guesses = [code for code in ("ABCDEF", "BCDEFG", "CDEFGH", "DEFGHJ") * 6]
     texts = [(guesser, f"JOIN {g}") for g in guesses if g != pending.code]
     outcomes = at_once(proxy, texts)
+    assert Counter(outcomes) == {"join_unknown_code": 5, "join_rate_limited": len(texts) - 5}
+    assert JoinFailure.objects.filter(phone=guesser).count() == 5
+
+
+def test_parallel_wrong_guesses_on_several_numbers_stop_at_the_senders_limit():
+    numbers = [conversations_number() for _ in range(4)]
+    guesser = person()
+    texts = [(guesser, f"JOIN {g}") for g in ("ABCDEF", "BCDEFG", "CDEFGH") * 4]
+    outcomes = at_once(numbers, texts)
     assert Counter(outcomes) == {"join_unknown_code": 5, "join_rate_limited": len(texts) - 5}
     assert JoinFailure.objects.filter(phone=guesser).count() == 5
 
