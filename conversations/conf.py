@@ -4,8 +4,11 @@ Each can be set in the Django settings module (see README.md, "Conversations"):
 
 - CONVERSATIONS_CODE_TTL_MINUTES: how long a START code waits for its joiner.
 - CONVERSATIONS_IDLE_DAYS: an active conversation without messages ends after this.
-- CONVERSATIONS_JOIN_FAILURES_PER_SENDER / _PER_NUMBER: failed JOINs allowed in one
-  window, per person and per conversations number, before JOIN is refused.
+- CONVERSATIONS_JOIN_FAILURES_PER_SENDER: failed JOINs allowed per person (on any
+  number) in one window, before their JOINs are refused.
+- CONVERSATIONS_JOIN_FAILURES_PER_NUMBER: failed JOINs on one conversations number in
+  one window after which each person gets one failed JOIN there per window (the right
+  code still gets in).
 - CONVERSATIONS_JOIN_FAILURE_WINDOW_MINUTES: the sliding window of those limits.
 - CONVERSATIONS_JOIN_LIMIT_REPLY: the reply once limited; `{minutes}` is the window.
 - CONVERSATIONS_REPEAT_REPLY_MINUTES: the usage text or code reminder that answers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from providers.models import Message, ProxyNumber, Service
 from providers.selectors import messages_for_session
@@ -101,13 +101,19 @@ def conversation_number_free_for(
 
 
 def join_attempts_blocked(*, proxy: ProxyNumber, phone: str, now: datetime) -> bool:
-    """Whether failed JOINs from this person (on any number) or to this number hit a limit."""
+    """Whether this person may not try a code now: their failed JOINs (on any number)
+    reached the per-sender limit, or this number is under attack (its failures reached
+    the per-number limit) and they already failed on it in the window. Never the
+    number's count alone: whoever has the right code gets in, however many guess."""
     limits = conf.join_limits()
     recent = JoinFailure.objects.filter(created_at__gt=now - limits.window)
-    return (
-        recent.filter(phone=phone).count() >= limits.per_sender
-        or recent.filter(proxy=proxy).count() >= limits.per_number
+    counts = recent.filter(Q(phone=phone) | Q(proxy=proxy)).aggregate(
+        sender=Count("id", filter=Q(phone=phone)),
+        number=Count("id", filter=Q(proxy=proxy)),
+        here=Count("id", filter=Q(phone=phone, proxy=proxy)),
     )
+    under_attack = counts["number"] >= limits.per_number
+    return counts["sender"] >= limits.per_sender or (under_attack and counts["here"] > 0)
 
 
 def conversation_code_history(*, proxy: ProxyNumber, code: str) -> Conversation | None:

@@ -20,6 +20,7 @@ from providers.models import ProxyNumber
 from providers.outbox import message_queue
 from providers.phone import mask
 from providers.selectors import reply_sent_since
+from providers.turns import take_turns
 from providers.types import CallAction, CallDecision, OutboundSms, SmsDecision
 
 from . import clock, conf, replies
@@ -373,10 +374,9 @@ def _join(
     """JOIN, once the sender's lapsed conversations here are closed and `current` is
     their open one (None: not in one). Inside a transaction."""
     code = code.strip().upper()
-    # JOINs on one number take turns, so that parallel guesses cannot all read the
-    # failure count before any of them adds to it. NO KEY: other traffic on the
-    # number (rows referencing it) does not wait for this lock.
-    ProxyNumber.objects.select_for_update(no_key=True).filter(pk=proxy.pk).first()
+    # A sender's JOINs take turns, on every number, so that parallel guesses cannot all
+    # read its failure count before any of them adds to it. Other senders do not wait.
+    take_turns("join", sender)
     if join_attempts_blocked(proxy=proxy, phone=sender, now=now):
         # Checked before the code is looked at: a limited guesser learns nothing.
         logger.warning(

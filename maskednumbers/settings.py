@@ -397,6 +397,20 @@ MASKED_NUMBERS_SYSTEM_REPLY_COUNTRIES = [
     if c.strip()
 ]
 
+# Relay loops (providers/loops.py): a party's texts in one session are relayed at most
+# this many times per window, and the same text at most this many times; beyond, they
+# are not relayed and the party gets the notice once per window.
+MASKED_NUMBERS_LOOP_MAX_TEXTS = int(os.environ.get("MASKED_NUMBERS_LOOP_MAX_TEXTS", "20"))
+MASKED_NUMBERS_LOOP_MAX_REPEATS = int(os.environ.get("MASKED_NUMBERS_LOOP_MAX_REPEATS", "3"))
+MASKED_NUMBERS_LOOP_WINDOW_MINUTES = float(
+    os.environ.get("MASKED_NUMBERS_LOOP_WINDOW_MINUTES", "10")
+)
+MASKED_NUMBERS_LOOP_NOTICE = os.environ.get(
+    "MASKED_NUMBERS_LOOP_NOTICE",
+    "You have sent many texts in a short time, so they are not passed on for now. "
+    "Please try again in a few minutes.",
+)
+
 # How long a process keeps a pool number it looked up for routing (providers/pool.py):
 # changes made in another process reach routing within this; 0 turns it off.
 MASKED_NUMBERS_POOL_CACHE_SECONDS = float(os.environ.get("MASKED_NUMBERS_POOL_CACHE", "5"))

@@ -30,6 +30,7 @@ from .consent import (
 )
 from .events import event_emit, event_number, events_enabled, message_event_data
 from .exceptions import WebhookValidationError
+from .loops import relay_limit
 from .models import Direction, Kind, Message, ProxyNumber, Status
 from .outbox import message_queue
 from .phone import mask, redact
@@ -112,6 +113,7 @@ def sms_handle(event: InboundSms) -> Handled:
         return Handled(log=log, send=(confirmed, *decision.messages))
     route = router.route_help if help_keyword(event.text) else router.route_sms
     decision = route(proxy=proxy, sender=event.sender, text=event.text)
+    decision = relay_limit(decision=decision, sender=event.sender, text=event.text)
     log.status, log.session, log.outcome = Status.RECEIVED, decision.session, decision.outcome
     return Handled(log=log, send=decision.messages)
 

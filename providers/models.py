@@ -174,7 +174,9 @@ class Message(models.Model):
                 condition=Q(status__in=["queued", "sending"]),
                 name="message_outbox",
             ),
-            models.Index(fields=["session"], name="message_session"),
+            # A session's log in order, and a party's texts in it within a window
+            # (providers/loops.py) without reading the rest of a long session.
+            models.Index(fields=["session", "created_at"], name="message_session_time"),
             models.Index(fields=["status"], name="message_status"),
             models.Index(
                 fields=["proxy", "created_at"], condition=Q(system=True), name="message_system"

@@ -66,10 +66,15 @@ RECEIPT_EVENTS = {
     "sms.failed": "failed",
     "sms.rejected": "failed",
 }
-# Bird blocks a pair once the recipient texted STOP; the error code is the one of its
-# failure events (docs.bird.com, SMS opt-in and opt-out compliance). Unsure whether a
-# send refused at once carries it too: a refusal without it stays a plain refusal.
+# Bird blocks a sender-recipient pair once the recipient texted STOP (docs.bird.com,
+# SMS opt-in and opt-out compliance). A send to them is still answered with a message,
+# `rejected` with `last_error.code` "recipient_opted_out" (SDK `_generated.py`:
+# SMSMessage.last_error, SMSErrorCode: "the recipient is on a suppression list"), or
+# accepted and then rejected in an `sms.rejected` event, which is not read yet. An
+# error answer naming the code counts the same.
 OPTED_OUT_CODE = "recipient_opted_out"
+# A message Bird answers with in one of these states will not be sent.
+REFUSED_STATUSES = frozenset({"rejected", "failed", "canceled", "expired"})
 # Headers `requests` has already acted on: the body it hands over is decoded.
 _CONSUMED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -166,6 +171,15 @@ class BirdProvider(BaseProvider):
         except (BirdError, ValueError) as err:
             # An answer the SDK could not read as a message.
             raise PermanentSendError(f"Bird answered unreadably: {type(err).__name__}") from err
+        status = _plain(message.status)
+        if status in REFUSED_STATUSES:
+            error = message.last_error
+            code = _plain(error.code) if error else ""
+            raise PermanentSendError(
+                f"Bird refused the message: {status} {code}".rstrip(),
+                detail=error.description[:300] if error else "",
+                opted_out=code == OPTED_OUT_CODE,
+            )
         logger.info("Bird SMS %s to %s accepted", message.id, mask(recipient))
         return SentSms(vendor_id=str(message.id))
 
@@ -256,3 +270,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MalformedWebhook("body must be a JSON object")
     return data
+
+
+def _plain(value: Any) -> str:
+    """An SDK enum member, or the plain string of a value the SDK does not know yet."""
+    return str(getattr(value, "value", value))

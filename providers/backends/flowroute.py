@@ -42,12 +42,16 @@ logger = logging.getLogger(__name__)
 
 JSONAPI = "application/vnd.api+json"
 _NANP = re.compile(r"\+1\d{10}")
-# A send to a person who texted STOP to the number fails with this error code
-# (support.flowroute.com, messaging guidelines), until they text UNSTOP.
+# A send to a person who texted STOP to the number is answered 400 "with error code
+# 1110 (Message accepted by the SMSC but the phone rejected the message)" until they
+# text UNSTOP (support.flowroute.com, "How to stop unwanted messages on your Flowroute
+# number"). Where in the JSON:API error the code stands is not documented: its `code`,
+# or its words.
 OPTED_OUT_CODE = "1110"
 # Receipt statuses (`smsc submit`, `message buffered`, `delivered`, ...) holding one of
 # these words report a failure; `delivered` at level 1 only reached the carrier.
 FAILURE_WORDS = ("undeliver", "fail", "reject", "expire", "delete")
+_OPTED_OUT_WORD = re.compile(rf"\b{OPTED_OUT_CODE}\b")
 
 
 class FlowrouteProvider(BaseProvider):
@@ -200,6 +204,10 @@ def _opted_out(response: requests.Response) -> bool:
     """Whether a refusal's JSON:API error list names the opted-out code."""
     try:
         errors = response.json().get("errors") or []
-        return any(str(error.get("code", "")) == OPTED_OUT_CODE for error in errors)
+        return any(
+            str(error.get("code", "")) == OPTED_OUT_CODE
+            or _OPTED_OUT_WORD.search(f"{error.get('title', '')} {error.get('detail', '')}")
+            for error in errors
+        )
     except (ValueError, AttributeError):
         return False

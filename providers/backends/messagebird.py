@@ -171,6 +171,9 @@ class MessageBirdProvider(BaseProvider):
                 digits_only(sender), [digits_only(recipient)], body, params
             )
         except ErrorException as err:
+            # MessageBird blocks a pair after a STOP (docs.bird.com, SMS opt-in and opt-out
+            # compliance), but no error code of the legacy API says so
+            # (https://developers.messagebird.com/api/#api-errors): none is read as one.
             details = "; ".join(f"{e.code}: {e.description}" for e in err.errors)
             raise PermanentSendError("MessageBird refused the message", detail=details) from err
         if not message.id:

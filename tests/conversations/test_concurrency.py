@@ -33,7 +33,9 @@ pytestmark = [
 
 
 def at_once(proxy, texts: list[tuple[str, str]]) -> list[str]:
-    """Send (sender, text) pairs to the number all at the same moment; the outcomes."""
+    """Send (sender, text) pairs to the number all at the same moment; the outcomes.
+    `proxy` may be a list of numbers: the texts go to each in turn."""
+    numbers = proxy if isinstance(proxy, list) else [proxy]
     barrier = threading.Barrier(len(texts))
     outcomes: list[str] = [""] * len(texts)
     errors: list[BaseException] = []
@@ -41,8 +43,9 @@ def at_once(proxy, texts: list[tuple[str, str]]) -> list[str]:
     def send(index: int, sender: str, text: str) -> None:
         try:
             barrier.wait(timeout=10)
+            number = numbers[index % len(numbers)].number
             result = inbound_sms_receive(
-                inbound=inbound_sms(sender=sender, recipient=proxy.number, text=text)
+                inbound=inbound_sms(sender=sender, recipient=number, text=text)
             )
             outcomes[index] = result.message.outcome
         except BaseException as err:  # noqa: BLE001 - reported by the test below
@@ -157,12 +160,36 @@ def test_ending_and_joining_at_once_never_leaves_a_half_open_conversation():
         assert open_count == (2 if pending.is_open else 0)
 
 
-@override_settings(CONVERSATIONS_JOIN_FAILURES_PER_NUMBER=5)
-def test_parallel_wrong_guesses_cannot_outrun_the_rate_limit():
+def test_parallel_wrong_guesses_cannot_outrun_the_senders_limit():
     proxy = conversations_number()
     pending = conversation(proxy=proxy)
+    guesser = person()
     guesses = [code for code in ("ABCDEF", "BCDEFG", "CDEFGH", "DEFGHJ") * 6]
-    texts = [(person(), f"JOIN {g}") for g in guesses if g != pending.code]
+    texts = [(guesser, f"JOIN {g}") for g in guesses if g != pending.code]
     outcomes = at_once(proxy, texts)
     assert Counter(outcomes) == {"join_unknown_code": 5, "join_rate_limited": len(texts) - 5}
-    assert JoinFailure.objects.filter(proxy=proxy).count() == 5
+    assert JoinFailure.objects.filter(phone=guesser).count() == 5
+
+
+def test_parallel_wrong_guesses_on_several_numbers_stop_at_the_senders_limit():
+    numbers = [conversations_number() for _ in range(4)]
+    guesser = person()
+    texts = [(guesser, f"JOIN {g}") for g in ("ABCDEF", "BCDEFG", "CDEFGH") * 4]
+    outcomes = at_once(numbers, texts)
+    assert Counter(outcomes) == {"join_unknown_code": 5, "join_rate_limited": len(texts) - 5}
+    assert JoinFailure.objects.filter(phone=guesser).count() == 5
+
+
+@override_settings(CONVERSATIONS_JOIN_FAILURES_PER_NUMBER=1)
+def test_the_right_code_gets_in_during_a_parallel_flood_of_guesses():
+    proxy = conversations_number()
+    pending = conversation(proxy=proxy)
+    joiner = person()
+    texts = [(person(), f"JOIN {g}") for g in ("ABCDEF", "BCDEFG", "CDEFGH") * 6]
+    texts = [(s, t) for s, t in texts if t != f"JOIN {pending.code}"]
+    texts.insert(len(texts) // 2, (joiner, f"JOIN {pending.code}"))
+    outcomes = at_once(proxy, texts)
+    assert outcomes.count("joined") == 1
+    pending.refresh_from_db()
+    assert pending.state == State.ACTIVE
+    assert pending.participants.filter(phone=joiner).exists()

@@ -547,21 +547,38 @@ def test_failed_joins_are_limited_per_sender(number, clock):
 
 
 @override_settings(
-    CONVERSATIONS_JOIN_FAILURES_PER_SENDER=100,
     CONVERSATIONS_JOIN_FAILURES_PER_NUMBER=3,
     CONVERSATIONS_JOIN_FAILURE_WINDOW_MINUTES=10,
     CONVERSATIONS_JOIN_LIMIT_REPLY="Slow down, wait {minutes} min.",
 )
-def test_failed_joins_are_limited_per_number_with_a_configurable_reply(number, clock):
+def test_a_flood_of_wrong_guesses_does_not_stop_the_right_code(number, clock):
     code = start(number, person())
-    for _ in range(3):
-        wrong_codes(number, person(), 1)
+    guessers = [person() for _ in range(10)]
+    for guesser in guessers:
+        wrong_codes(number, guesser, 5)
     joiner = person()
-    decision = sms(number, joiner, f"JOIN {code}")
-    assert only_reply(decision, joiner) == "Slow down, wait 10 min."
-    assert wrong_codes(conversations_number(), person(), 1) == ["join_unknown_code"]
-    clock.advance(minutes=10, seconds=1)
     assert sms(number, joiner, f"JOIN {code}").outcome == "joined"
+    assert Conversation.objects.get().state == State.ACTIVE
+
+
+@override_settings(
+    CONVERSATIONS_JOIN_FAILURES_PER_NUMBER=3,
+    CONVERSATIONS_JOIN_FAILURE_WINDOW_MINUTES=10,
+    CONVERSATIONS_JOIN_LIMIT_REPLY="Slow down, wait {minutes} min.",
+)
+def test_a_number_under_attack_gives_each_sender_one_wrong_guess_per_window(number, clock):
+    code = start(number, person())
+    # Until the number has 3 failures in the window, a sender has its usual 5.
+    assert wrong_codes(number, early := person(), 3) == ["join_unknown_code"] * 3
+    assert wrong_codes(number, early, 1) == ["join_rate_limited"]
+    late = person()
+    assert wrong_codes(number, late, 2) == ["join_unknown_code", "join_rate_limited"]
+    decision = sms(number, late, f"JOIN {code}")
+    assert only_reply(decision, late) == "Slow down, wait 10 min."
+    # Elsewhere the sender has the rest of its own allowance.
+    assert wrong_codes(conversations_number(), late, 1) == ["join_unknown_code"]
+    clock.advance(minutes=10, seconds=1)
+    assert sms(number, late, f"JOIN {code}").outcome == "joined"
 
 
 def test_refused_attempts_while_limited_do_not_extend_the_wait(number, clock):

@@ -30,5 +30,5 @@ def test_the_log_written_on_every_webhook_keeps_no_index_that_no_query_uses():
         )
         indexes = dict(cursor.fetchall())
     assert not [name for name, sql in indexes.items() if "pattern_ops" in sql], indexes
-    assert {"message_session", "message_status", "message_outbox"} <= set(indexes)
+    assert {"message_session_time", "message_status", "message_outbox"} <= set(indexes)
     assert "message_nonce_unique" in indexes

@@ -23,9 +23,22 @@ pytestmark = pytest.mark.django_db
 
 PERSON = "+14155550199"
 
+# Each vendor's answer to a send to a person who texted STOP to the number:
+# - Twilio: 400, error 21610 (https://www.twilio.com/docs/api/errors/21610).
+# - Flowroute: 400 "with error code 1110" (support.flowroute.com, "How to stop unwanted
+#   messages on your Flowroute number"); where the code stands is not documented.
+# - Bird: the message, `rejected` with `last_error.code` "recipient_opted_out" (the
+#   SDK's SMSMessage and SMSErrorCode); an error answer naming that code is read alike.
 OPTED_OUT = [
     ("twilio", TWILIO_MESSAGES_URL, "twilio/sms_send_error_21610.json", 400),
     ("flowroute", FLOWROUTE_MESSAGES_URL, "flowroute/sms_send_error_opted_out.json", 400),
+    (
+        "flowroute",
+        FLOWROUTE_MESSAGES_URL,
+        "flowroute/sms_send_error_opted_out_in_detail.json",
+        400,
+    ),
+    ("bird", BIRD_MESSAGES_URL, "bird/sms_sent_rejected_opted_out.json", 202),
     ("bird", BIRD_MESSAGES_URL, "bird/sms_send_error_opted_out.json", 422),
 ]
 
@@ -86,4 +99,31 @@ def test_other_refusals_record_no_opt_out(
 
     assert message.status == Status.FAILED
     assert not message.last_error.startswith("opted out")
+    assert not OptOut.objects.exists()
+
+
+def test_a_bird_message_rejected_for_another_reason_fails_without_an_opt_out(
+    mocked_responses, django_capture_on_commit_callbacks
+):
+    proxy = proxy_number(number="+14155550100", provider="bird", voice=False)
+    rejected = fixture_json("bird/sms_sent_rejected_opted_out.json")
+    rejected["last_error"] = {**rejected["last_error"], "code": "blocked_by_carrier"}
+    mocked_responses.post(BIRD_MESSAGES_URL, json=rejected, status=202)
+
+    message = queue(proxy, django_capture_on_commit_callbacks)
+
+    assert (message.status, message.attempts) == (Status.FAILED, 1)
+    assert message.last_error.startswith("Bird refused the message: rejected blocked_by_carrier")
+    assert not OptOut.objects.exists()
+
+
+def test_a_flowroute_refusal_naming_another_code_records_no_opt_out(
+    mocked_responses, django_capture_on_commit_callbacks
+):
+    proxy = proxy_number(number="+14155550100", provider="flowroute", voice=False)
+    refusal = fixture_json("flowroute/sms_send_error_opted_out_in_detail.json")
+    refusal["errors"][0]["detail"] = "Error 11100: the destination is not reachable"
+    mocked_responses.post(FLOWROUTE_MESSAGES_URL, json=refusal, status=400)
+
+    assert queue(proxy, django_capture_on_commit_callbacks).status == Status.FAILED
     assert not OptOut.objects.exists()

@@ -35,7 +35,7 @@ import requests
 
 from tests.signing import messagebird_signature
 
-from . import harness, strangers
+from . import abuse, harness, strangers
 from . import platform as events_platform
 
 pytestmark = pytest.mark.slow
@@ -236,6 +236,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
         platform.open()
         service = harness.Service(database_url=database_url, vendor_url=vendor.url, logs=logs)
         service.env.update(platform.service_env())
+        abuse.configure(service)
         try:
             service.start()
             harness.wait_until(lambda: _healthy(service), timeout=60, what="the service")
@@ -250,10 +251,14 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             )
             runner = threading.Thread(target=traffic.run)
             flooder = threading.Thread(target=flood.run)
+            extra = abuse.Abuse(service, vendor, traffic._post, seconds=SECONDS)
+            extra.setup()
+            extra_runner = threading.Thread(target=extra.run)
             t0 = time.monotonic()
             runner.start()
             platform_outage = events_platform.outage_in_background(platform, t0=t0, seconds=SECONDS)
             flooder.start()
+            extra_runner.start()
 
             def at(fraction: float) -> None:
                 time.sleep(max(0.0, t0 + fraction * SECONDS - time.monotonic()))
@@ -284,6 +289,8 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
             runner.join(timeout=SECONDS + 300)
             flooder.join(timeout=300)
             assert not runner.is_alive() and not flooder.is_alive(), "traffic did not finish"
+            extra_runner.join(timeout=300)
+            assert not extra_runner.is_alive(), "the abuse traffic did not finish"
             # What the vendor must end up with: each relay once, to the other party, from
             # the ride's number; and the two notifications of each ride.
             expected = Counter(
@@ -301,7 +308,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
                     what="every accepted message at the vendor",
                 )
             time.sleep(3)  # anything sent twice would arrive now
-            delivered = _accepted(vendor)
+            delivered = extra.leave_out(_accepted(vendor))
             platform_outage.join(timeout=SECONDS)
             events = events_platform.events_settled(platform, database_url, timeout=120)
             processes = {name: service.alive(name) for name in service.procs}
@@ -316,10 +323,12 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
                 database_url,
                 "SELECT count(*) FROM providers_message i WHERE i.direction='in' AND i.kind='sms' "
                 "AND i.vendor_id NOT LIKE 'outage-probe-%%' AND NOT (i.sender = ANY(%s)) "
+                "AND i.vendor_id NOT LIKE %s "
                 "AND NOT EXISTS (SELECT 1 FROM providers_message o WHERE o.in_reply_to_id=i.id)",
-                (flood.senders,),
+                (flood.senders, abuse.VENDOR_IDS),
             )[0][0]
             sweeper_log = service.log_text("sweeper")
+            report["abuse"] = extra.report(database_url, _db_rows)
         finally:
             service.stop()
             vendor.release_hang()
@@ -333,6 +342,7 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
         leaks += [
             s for s in (service.signing_key, service.env["DJANGO_SECRET_KEY"]) if s in everything
         ]
+        leaks += abuse.LEAKS.findall(everything)
 
     relays = {key: count for key, count in delivered.items() if key[2].startswith("load ")}
     consent_and_strangers = flood.report(delivered)
@@ -385,9 +395,12 @@ def test_sustained_load_with_vendor_worker_and_database_faults(tmp_path: Path):
     assert (events["lost"], events["duplicated_by_id"], events["unknown_ids"]) == (0, 0, 0)
     assert events["forged"] == 0
     assert events["by_status"] == {"sent": events["written"]}
-    assert events["by_type"].get("message.relayed") == report["messages_in"]
+    assert events["by_type"].get("message.relayed") == (
+        report["messages_in"] + report["abuse"]["pair_relays"]
+    )
     assert events["by_type"].get("call.transferred") == traffic.calls["transfer"]
     assert events["platform_answers"].get("503", 0) > 0
+    abuse.Abuse.check(report["abuse"])
 
 
 def _accepted(vendor: harness.FakeVendor) -> Counter:
