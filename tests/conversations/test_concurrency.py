@@ -160,6 +160,9 @@ def test_ending_and_joining_at_once_never_leaves_a_half_open_conversation():
         assert open_count == (2 if pending.is_open else 0)
 
 
+# Every refusal is answered here: the bound on replies to strangers would otherwise
+# name the outcome of the later ones (reply_limited_per_sender).
+@override_settings(MASKED_NUMBERS_SYSTEM_REPLIES_PER_SENDER=100)
 def test_parallel_wrong_guesses_cannot_outrun_the_senders_limit():
     proxy = conversations_number()
     pending = conversation(proxy=proxy)
