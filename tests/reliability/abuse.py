@@ -8,7 +8,7 @@
   guesser may fail more often than its per-sender limit.
 
 Everything these people send is signed like the load's texts and retried on a 5xx;
-their vendor ids start with `abuse-` and their numbers are +120655540xx/41xx, so the
+their vendor ids start with `abuse-` and their numbers are +120655560xx/61xx, so the
 load run's own counts leave them out (`people`, `VENDOR_IDS`).
 """
 
@@ -32,16 +32,16 @@ from conversations.conf import join_limits
 from . import harness
 
 VENDOR_IDS = "abuse-%"  # a LIKE pattern
-CONVERSATIONS_NUMBER = "+12065550110"
-CUSTOMER, DRIVER = "+12065554000", "+12065554001"
-STARTER, JOINER = "+12065554002", "+12065554003"
-FLOOD = [f"+120655541{i:02d}" for i in range(40)]
+CONVERSATIONS_NUMBER = "+12065550111"
+CUSTOMER, DRIVER = "+12065556000", "+12065556001"
+STARTER, JOINER = "+12065556002", "+12065556003"
+FLOOD = [f"+120655561{i:02d}" for i in range(40)]
 GUESSES_EACH = 6
 ANSWERS = {
     CUSTOMER: "Auto-reply: I am driving and will answer later.",
     DRIVER: "Auto-reply: I am busy right now.",
 }
-LEAKS = re.compile(r"2065554[01]\d\d")
+LEAKS = re.compile(r"2065556[01]\d\d")
 CODE = re.compile(rf"Your code is ([{ALPHABET}]{{{LENGTH}}})\.")
 
 Post = Callable[[str, str, str, str], "int | None"]  # vendor id, sender, number, text
