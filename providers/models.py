@@ -148,7 +148,7 @@ class Message(models.Model):
     error_description = models.TextField(blank=True, default="", db_default="")
     delivered_at = models.DateTimeField(null=True, blank=True, default=None, db_default=None)
     # When retention erased its text and the person's number (providers/retention.py).
-    erased_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True, default=None, db_default=None)
 
     class Meta:
         ordering = ["-created_at", "-id"]

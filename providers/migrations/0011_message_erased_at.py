@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='erased_at',
-            field=models.DateTimeField(blank=True, null=True),
+            field=models.DateTimeField(blank=True, null=True, default=None, db_default=None),
         ),
         migrations.AddIndex(
             model_name='message',

@@ -1,0 +1,50 @@
+"""The log's two literal INSERTs name every column of Message that has no database
+default: a field added to the model without one fails here, not in production."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db.models import NOT_PROVIDED
+
+from providers.models import MESSAGE_INSERT_SQL, OUTBOUND_INSERT_SQL, Message, Status
+from tests.factories import proxy_number
+
+
+def _columns(sql: str) -> list[str]:
+    named = re.search(r"INSERT INTO providers_message \((.*?)\)", sql, re.S)
+    assert named is not None
+    return [column.strip() for column in named.group(1).split(",")]
+
+
+@pytest.mark.parametrize("sql", [MESSAGE_INSERT_SQL, OUTBOUND_INSERT_SQL], ids=["log", "outbound"])
+def test_each_literal_insert_names_every_column_without_a_database_default(sql):
+    columns = _columns(sql)
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    must = {f.column for f in fields if f.db_default is NOT_PROVIDED}
+    assert must <= set(columns), f"not written by the literal INSERT: {must - set(columns)}"
+    assert set(columns) <= {f.column for f in fields}, "a column the model does not have"
+    assert len(columns) == len(set(columns))
+
+
+@pytest.mark.django_db
+def test_a_row_written_by_insert_reads_back_as_the_orm_wrote_it():
+    proxy = proxy_number(number="+14155550100")
+    message = Message(
+        direction="out",
+        provider=proxy.provider,
+        proxy=proxy,
+        sender=proxy.number,
+        recipient="+14155550199",
+        body="see you at the gate",
+        status=Status.QUEUED,
+        session="ride:1",
+        outcome="relayed",
+    )
+    message.insert(unless_opted_out=True)
+    stored = Message.objects.get(pk=message.pk)
+    for field in Message._meta.concrete_fields:
+        if field.name in {"id", "updated_at"}:
+            continue
+        assert getattr(stored, field.attname) == getattr(message, field.attname), field.name
