@@ -9,6 +9,7 @@ import pytest
 from django.db.models import NOT_PROVIDED
 
 from providers.models import MESSAGE_INSERT_SQL, OUTBOUND_INSERT_SQL, Message, Status
+from providers.outbox import message_queue
 from tests.factories import proxy_number
 
 
@@ -29,20 +30,16 @@ def test_each_literal_insert_names_every_column_without_a_database_default(sql):
 
 
 @pytest.mark.django_db
-def test_a_row_written_by_insert_reads_back_as_the_orm_wrote_it():
+def test_a_queued_text_reads_back_as_it_was_written():
     proxy = proxy_number(number="+14155550100")
-    message = Message(
-        direction="out",
-        provider=proxy.provider,
+    message = message_queue(
         proxy=proxy,
-        sender=proxy.number,
         recipient="+14155550199",
         body="see you at the gate",
-        status=Status.QUEUED,
         session="ride:1",
         outcome="relayed",
     )
-    message.insert(unless_opted_out=True)
+    assert message.status == Status.QUEUED
     stored = Message.objects.get(pk=message.pk)
     for field in Message._meta.concrete_fields:
         if field.name in {"id", "updated_at"}:
