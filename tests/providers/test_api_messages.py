@@ -10,8 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from providers.inbound import receipt_receive
 from providers.models import Direction, Kind, Message, Status
 from providers.phone import ERASED
+from providers.types import DeliveryReceipt
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +201,34 @@ def test_the_list_costs_the_same_queries_however_many_rows(log):
                                session=f"ride:{n}")  # fmt: skip
     assert len(listed(client, limit=100)) == 24
     assert queries() == few
+
+
+def test_receipts_show_in_the_api_delivered_and_failed_with_the_vendors_code(log):
+    Message.objects.filter(pk=log["out"].pk).update(vendor_id="vnd-1")
+    Message.objects.filter(pk=log["failed"].pk).update(status=Status.SENT, vendor_id="vnd-2")
+    receipt_receive(
+        receipt=DeliveryReceipt(
+            provider="console",
+            status=Status.DELIVERED,
+            vendor_status="delivered",
+            vendor_id="vnd-1",
+            at=NOW,
+        )
+    )
+    receipt_receive(
+        receipt=DeliveryReceipt(
+            provider="console", status=Status.UNDELIVERED, vendor_status="undeliverable",
+            vendor_id="vnd-2", error_code="30", error_description="handset unreachable",
+        )
+    )  # fmt: skip
+    client = client_with("providers.view_message")
+    delivered = client.get(f"/api/messages/{log['out'].pk}/").json()
+    assert (delivered["status"], delivered["vendor_status"], delivered["error"]) == (
+        "delivered",
+        "delivered",
+        None,
+    )
+    assert delivered["delivered_at"] is not None
+    undelivered = listed(client, status="undelivered")
+    assert [row["id"] for row in undelivered] == [log["failed"].pk]
+    assert undelivered[0]["error"] == {"code": "30", "description": "handset unreachable"}
