@@ -61,8 +61,9 @@ def _turns(sessions: list[Session], count: int) -> Iterator[tuple[int, str, str]
 
 
 def sms_events(sessions: list[Session], count: int, *, tag: str) -> Iterator[Sms]:
-    text = "I'm at the corner by the pharmacy"
+    # Each text different, as people's are: the same text again is held by the loop limit.
     for i, sender, proxy in _turns(sessions, count):
+        text = f"I'm at the corner by the pharmacy ({tag} {i})"
         yield Sms(originator=sender, recipient=proxy, text=text, vendor_id=f"{tag}-{i}")
 
 
