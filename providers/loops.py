@@ -3,7 +3,7 @@
 Two auto-responders on a ride (or a conversation) would otherwise answer each other for
 ever, each answer relayed and paid for. A party whose relayed texts in the session
 within the window reach `MASKED_NUMBERS_LOOP_MAX_TEXTS`, or who sends a text already
-relayed `MASKED_NUMBERS_LOOP_MAX_REPEATS` times in it, is not relayed: the text is
+relayed `MASKED_NUMBERS_LOOP_MAX_REPEATS` times among those, is not relayed: the text is
 logged with the outcome `loop_limited` and the party gets the notice once per window.
 Counting only relayed texts makes the limit lift by itself once the window has passed.
 """
@@ -14,7 +14,6 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from .models import Direction, Message
@@ -41,13 +40,15 @@ def relay_limit(*, decision: SmsDecision, sender: str, text: str) -> SmsDecision
     take_turns("loop", decision.session, sender)
     since = timezone.now() - _window()
     mine = Message.objects.filter(session=decision.session, created_at__gt=since)
-    relayed = mine.filter(direction=Direction.INBOUND, sender=sender, outcome=RELAYED).aggregate(
-        texts=Count("id"), same=Count("id", filter=Q(body=text))
+    # The party's last relays in the window, no more than the limit: a long session
+    # costs no more to check than a short one.
+    limit = settings.MASKED_NUMBERS_LOOP_MAX_TEXTS
+    relayed = list(
+        mine.filter(direction=Direction.INBOUND, sender=sender, outcome=RELAYED)
+        .order_by("-created_at")
+        .values_list("body", flat=True)[:limit]
     )
-    if (
-        relayed["texts"] < settings.MASKED_NUMBERS_LOOP_MAX_TEXTS
-        and relayed["same"] < settings.MASKED_NUMBERS_LOOP_MAX_REPEATS
-    ):
+    if len(relayed) < limit and relayed.count(text) < settings.MASKED_NUMBERS_LOOP_MAX_REPEATS:
         return decision
     told = mine.filter(direction=Direction.OUTBOUND, recipient=sender, outcome=LIMITED).exists()
     logger.warning(
