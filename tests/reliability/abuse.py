@@ -214,4 +214,6 @@ class Abuse:
         assert report["pair_texts_sent"] > report["pair_relays"]  # the limit did stop some
         per_sender = join_limits().per_sender
         assert report["flood_most_wrong_codes_of_one_sender"] <= per_sender
-        assert report["flood_refused"] > 0
+        # Guesses past a sender's limit are refused unread; their replies may be silenced
+        # by the number's bound on replies to strangers, so the log is what tells.
+        assert report["flood_wrong_codes"] < report["flood_joins_sent"]
