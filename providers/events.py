@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -26,7 +27,7 @@ from .backends.http import retry_after_seconds
 from .models import Event, EventStatus, Message, Status
 from .outage import write_through_outage
 from .phone import mask, redact
-from .tasks import deliver_event
+from .tasks import deliver_event, enqueue_with_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -97,18 +98,8 @@ def event_emit(type: str, data: dict[str, Any]) -> Event | None:  # noqa: A002 -
     # The row and its task together; inside the caller's transaction, no savepoint.
     with transaction.atomic(savepoint=False):
         event.save()
-        _enqueue_with(event.pk)
+        enqueue_with_transaction(partial(event_enqueue, pk=event.pk))
     return event
-
-
-def _enqueue_with(pk: int) -> None:
-    """Enqueue in this transaction where tasks are rows of this database, else after it."""
-    from .outbox import _tasks_in_this_database
-
-    if _tasks_in_this_database():
-        event_enqueue(pk=pk)
-    else:
-        transaction.on_commit(lambda: event_enqueue(pk=pk))
 
 
 def event_enqueue(*, pk: int, run_after: datetime | None = None) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,27 +22,17 @@ from .consent import is_opted_out, opt_out_record
 from .events import events_sweep
 from .exceptions import ProviderNotConfigured, SendError
 from .models import Direction, Kind, Message, ProxyNumber, Status
+from .outage import write_through_outage
 from .phone import mask, redact
 from .receipts import message_status_record
 from .registry import get_provider
-from .tasks import deliver_message
+from .tasks import deliver_message, enqueue_with_transaction, tasks_in_this_database
 
 logger = logging.getLogger(__name__)
-
-# Pauses between tries to record a send while the database is unreachable.
-SENT_RECORD_FIRST_PAUSE, SENT_RECORD_MAX_PAUSE = 0.1, 1.0
 
 
 def _delivery_settings() -> dict[str, Any]:
     return settings.MASKED_NUMBERS_DELIVERY
-
-
-def _tasks_in_this_database() -> bool:
-    """Whether delivery tasks are rows of our own database (django-tasks-db's backend)."""
-    from django.tasks import task_backends
-    from django_tasks_db import DatabaseBackend
-
-    return isinstance(task_backends[deliver_message.backend], DatabaseBackend)
 
 
 def message_queue(
@@ -80,10 +71,7 @@ def message_queue(
     if message.status == Status.SUPPRESSED:
         logger.info("SMS %s to %s not sent: opted out", message.pk, mask(recipient))
         return message
-    if _tasks_in_this_database():
-        message_enqueue(message_id=message.pk)
-    else:
-        transaction.on_commit(lambda: message_enqueue(message_id=message.pk))
+    enqueue_with_transaction(partial(message_enqueue, message_id=message.pk))
     return message
 
 
@@ -178,34 +166,19 @@ def _message_sent(*, message_id: int, vendor_id: str, claimed: float) -> None:
     lost. From `queued` too: the sweep may have taken back the lease meanwhile. Inside
     a transaction (a connection that cannot be replaced) the error is raised at once.
     """
-    pause = SENT_RECORD_FIRST_PAUSE
-    while True:
+
+    def record() -> None:
         now = timezone.now()
-        try:
-            Message.objects.filter(
-                pk=message_id, status__in=(Status.SENDING, Status.QUEUED)
-            ).update(
-                status=Status.SENT,
-                vendor_id=vendor_id,
-                sent_at=now,
-                next_attempt_at=None,
-                last_error="",
-                updated_at=now,
-            )
-            return
-        except (OperationalError, InterfaceError) as err:
-            lease = _delivery_settings()["SENDING_LEASE_SECONDS"]
-            left = claimed + 2 * lease - time.monotonic()
-            if connection.in_atomic_block or left <= 0:
-                raise
-            logger.warning(
-                "SMS %s accepted by the vendor; recording it failed (%s), trying again",
-                message_id,
-                type(err).__name__,
-            )
-            connection.close()
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, SENT_RECORD_MAX_PAUSE)
+        Message.objects.filter(pk=message_id, status__in=(Status.SENDING, Status.QUEUED)).update(
+            status=Status.SENT,
+            vendor_id=vendor_id,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error="",
+            updated_at=now,
+        )
+
+    write_through_outage(record, claimed=claimed, what=f"SMS {message_id} accepted by the vendor")
 
 
 def _message_failed(
@@ -325,7 +298,7 @@ def delivery_tasks_prune(*, now: datetime | None = None, batch: int = 10_000) ->
     """
     from django_tasks_db.models import DBTaskResult
 
-    if not _tasks_in_this_database():
+    if not tasks_in_this_database():
         return 0
     cutoff = (now or timezone.now()) - timedelta(
         hours=_delivery_settings()["TASK_RESULTS_KEPT_HOURS"]

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.db import transaction
 from django.tasks import task
 
 
@@ -17,3 +20,20 @@ def deliver_event(pk: int) -> str:
     from .events import event_deliver
 
     return event_deliver(pk=pk)
+
+
+def tasks_in_this_database() -> bool:
+    """Whether delivery tasks are rows of our own database (django-tasks-db's backend)."""
+    from django.tasks import task_backends
+    from django_tasks_db import DatabaseBackend
+
+    return isinstance(task_backends[deliver_message.backend], DatabaseBackend)
+
+
+def enqueue_with_transaction(enqueue: Callable[[], None]) -> None:
+    """Enqueue in the caller's transaction where tasks are rows of this database, so
+    the row and its task commit or roll back together; else once it commits."""
+    if tasks_in_this_database():
+        enqueue()
+    else:
+        transaction.on_commit(enqueue)
