@@ -14,8 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
 from django.utils import timezone
 
 from .consent import is_opted_out, opt_out_record
@@ -137,24 +136,29 @@ def message_deliver(*, message_id: int) -> str:
     return Status.SENT
 
 
+# The claim and the read of what to send in one round trip; beside the ORM's update()
+# and get() it cuts a delivery's CPU by a quarter (bench/HISTORY.md, 2026-12-01).
+# `IS TRUE` keeps the status out of the index search: the statistics see almost no
+# queued rows, and PostgreSQL would otherwise read every queued row to find this one.
+CLAIM_SQL = """
+    UPDATE providers_message
+    SET status = 'sending', attempts = attempts + 1, next_attempt_at = %(lease_ends)s,
+        updated_at = %(now)s
+    WHERE id = %(id)s AND direction = 'out' AND (status = 'queued') IS TRUE
+    RETURNING id, provider, proxy_id, sender, recipient, body, attempts
+"""
+
+
 def _message_claim(*, message_id: int) -> Message | None:
     """Move a queued outbound SMS to `sending` under a lease; None if it was not queued.
     The conditional UPDATE lets one worker only have it."""
+    connection = connections[Message.objects.db]
     now = timezone.now()
     lease = timedelta(seconds=_delivery_settings()["SENDING_LEASE_SECONDS"])
-    claimed = Message.objects.filter(
-        pk=message_id, direction=Direction.OUTBOUND, status=Status.QUEUED
-    ).update(
-        status=Status.SENDING,
-        attempts=F("attempts") + 1,
-        next_attempt_at=now + lease,
-        updated_at=now,
-    )
-    if not claimed:
-        return None
-    return Message.objects.only("provider", "proxy", "sender", "recipient", "body", "attempts").get(
-        pk=message_id
-    )
+    at = connection.ops.adapt_datetimefield_value
+    params = {"id": message_id, "now": at(now), "lease_ends": at(now + lease)}
+    claimed = list(Message.objects.raw(CLAIM_SQL, params))
+    return claimed[0] if claimed else None
 
 
 def _message_sent(*, message_id: int, vendor_id: str, claimed: float) -> None:

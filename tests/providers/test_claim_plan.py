@@ -1,0 +1,64 @@
+"""A delivery's claim finds its message by its key, however long the backlog.
+
+Between two ANALYZEs the statistics see almost no queued messages (texts pass through
+`queued` in a moment), so PostgreSQL would take the status indexes for the cheapest way
+to the row, and read every queued message to claim one: after a vendor outage, each
+text of the backlog would cost as much as the whole backlog.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from providers.models import Direction, Kind, Message, Status
+from providers.outbox import CLAIM_SQL, message_deliver
+from tests.factories import proxy_number
+
+BACKLOG = 3000
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner"),
+]
+
+
+def _rows(proxy, count: int, status: str) -> list[Message]:
+    now = timezone.now()
+    return Message.objects.bulk_create(
+        Message(
+            direction=Direction.OUTBOUND,
+            kind=Kind.SMS,
+            provider=proxy.provider,
+            proxy=proxy,
+            sender=proxy.number,
+            recipient="+14155550199",
+            body=f"text {i}",
+            status=status,
+            next_attempt_at=now,
+        )
+        for i in range(count)
+    )
+
+
+def test_a_claim_reads_a_few_pages_with_a_backlog_the_statistics_do_not_know():
+    proxy = proxy_number(number="+14155550100", provider="console")
+    _rows(proxy, BACKLOG, Status.SENT)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE providers_message")
+    backlog = _rows(proxy, BACKLOG, Status.QUEUED)
+    now = timezone.now()
+    params = {"id": backlog[-1].pk, "now": now, "lease_ends": now}
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {CLAIM_SQL}", params)
+        (plan,) = cursor.fetchone()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    buffers = plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
+    assert buffers < 50, plan[0]["Plan"]
+    # And the claim still claims: the message the plan was read for is now being sent.
+    assert Message.objects.get(pk=backlog[-1].pk).status == Status.SENDING
+    assert message_deliver(message_id=backlog[-2].pk) == Status.SENT
