@@ -39,18 +39,29 @@ def relay_limit(*, decision: SmsDecision, sender: str, text: str) -> SmsDecision
     # Parallel texts of the party cannot all read the count before any is logged.
     take_turns("loop", decision.session, sender)
     since = timezone.now() - _window()
-    mine = Message.objects.filter(session=decision.session, created_at__gt=since)
     # The party's last relays in the window, no more than the limit: a long session
     # costs no more to check than a short one.
     limit = settings.MASKED_NUMBERS_LOOP_MAX_TEXTS
     relayed = list(
-        mine.filter(direction=Direction.INBOUND, sender=sender, outcome=RELAYED)
+        Message.objects.filter(
+            session=decision.session,
+            created_at__gt=since,
+            direction=Direction.INBOUND,
+            sender=sender,
+            outcome=RELAYED,
+        )
         .order_by("-created_at")
         .values_list("body", flat=True)[:limit]
     )
     if len(relayed) < limit and relayed.count(text) < settings.MASKED_NUMBERS_LOOP_MAX_REPEATS:
         return decision
-    told = mine.filter(direction=Direction.OUTBOUND, recipient=sender, outcome=LIMITED).exists()
+    told = Message.objects.filter(
+        session=decision.session,
+        created_at__gt=since,
+        direction=Direction.OUTBOUND,
+        recipient=sender,
+        outcome=LIMITED,
+    ).exists()
     logger.warning(
         "text from %s in %s not relayed: over the loop limit%s",
         mask(sender),
