@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import SMALL, child_main, log, run_django
+from .common import child_main
 from .cpu import PROC, TICKS
 
 WARMUP = 50
@@ -58,15 +58,10 @@ def measure(count: str) -> dict:
 
 
 def main() -> None:
-    from .procs import running, stub_vendor
-    from .scenario import prepared_rides
+    from .profile import in_child
 
     count = sys.argv[1] if len(sys.argv) > 1 else "2000"
-    database, _ = prepared_rides(SMALL, copy="cost")
-    log(f"measuring {count} texts on {database} ...")
-    with running() as procs:
-        vendor = stub_vendor(procs)
-        r = run_django("bench.cost", "child", count, database=database, vendor_url=vendor)
+    r = in_child("bench.cost", "cost", count)
     print(
         f"ms CPU per text: web {r['web']:.2f} + its PostgreSQL {r['web_pg']:.2f}; "
         f"delivery {r['worker']:.2f} + its PostgreSQL {r['worker_pg']:.2f}; "

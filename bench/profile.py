@@ -141,21 +141,25 @@ def _report(kind: str, total: int, cpu_ms: float, profiler) -> dict:
     return {"kind": kind, "requests": total, "cpu_ms_per_request": cpu_ms, "report": out.getvalue()}
 
 
-def main() -> None:
+def in_child(module: str, copy: str, *args: str) -> dict:
+    """`python -m module child args` on a fresh copy of the 1,000-ride history, the stub
+    vendor in a process of its own; returns the child's JSON."""
     from .procs import running, stub_vendor
     from .scenario import prepared_rides
 
+    database, _ = prepared_rides(SMALL, copy=copy)
+    log(f"{module} {' '.join(args)} on {database} ...")
+    with running() as procs:
+        vendor = stub_vendor(procs)
+        return run_django(module, "child", *args, database=database, vendor_url=vendor)
+
+
+def main() -> None:
     kind = sys.argv[1] if len(sys.argv) > 1 else "sms"
     count = sys.argv[2] if len(sys.argv) > 2 else "500"
     if kind not in KINDS:
         raise SystemExit(f"kind must be one of {', '.join(KINDS)}")
-    database, _ = prepared_rides(SMALL, copy="profile")
-    log(f"profiling {count} {kind} on {database} ...")
-    with running() as procs:
-        vendor = stub_vendor(procs)
-        result = run_django(
-            "bench.profile", "child", kind, count, database=database, vendor_url=vendor
-        )
+    result = in_child("bench.profile", "profile", kind, count)
     print(result["report"])
     print(
         f"{result['kind']}: {result['cpu_ms_per_request']:.2f} ms CPU per request in this "
