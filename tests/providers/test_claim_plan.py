@@ -1,9 +1,9 @@
-"""A delivery's claim finds its message by its key, however long the backlog.
+"""A delivery's claim finds its message (or event) by its key, however long the backlog.
 
-Between two ANALYZEs the statistics see almost no queued messages (texts pass through
-`queued` in a moment), so PostgreSQL would take the status indexes for the cheapest way
-to the row, and read every queued message to claim one: after a vendor outage, each
-text of the backlog would cost as much as the whole backlog.
+Between two ANALYZEs the statistics see almost no queued rows (texts and events pass
+through `queued` in a moment), so PostgreSQL would take the status indexes for the
+cheapest way to the row, and read every queued row to claim one: after a vendor or
+platform outage, each row of the backlog would cost as much as the whole backlog.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from providers.models import Direction, Kind, Message, Status
@@ -62,3 +63,30 @@ def test_a_claim_reads_a_few_pages_with_a_backlog_the_statistics_do_not_know():
     # And the claim still claims: the message the plan was read for is now being sent.
     assert Message.objects.get(pk=backlog[-1].pk).status == Status.SENDING
     assert message_deliver(message_id=backlog[-2].pk) == Status.SENT
+
+
+def test_an_events_claim_reads_a_few_pages_with_a_backlog_the_statistics_do_not_know():
+    from providers.events import _event_claim
+    from providers.models import Event, EventStatus
+
+    Event.objects.bulk_create(
+        Event(type="message.relayed", payload={}, status=EventStatus.SENT) for _ in range(BACKLOG)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE providers_event")
+    backlog = Event.objects.bulk_create(
+        Event(type="message.relayed", payload={}, next_attempt_at=timezone.now())
+        for _ in range(BACKLOG)
+    )
+    with CaptureQueriesContext(connection) as captured:
+        assert _event_claim(pk=backlog[-1].pk) is not None
+    claim = captured.captured_queries[0]["sql"]
+    assert claim.startswith("UPDATE")
+    with connection.cursor() as cursor:
+        # The same claim again: it finds nothing to claim, by the way it took.
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {claim}")
+        (plan,) = cursor.fetchone()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    buffers = plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
+    assert buffers < 50, plan[0]["Plan"]
+    assert Event.objects.get(pk=backlog[-1].pk).status == EventStatus.SENDING
