@@ -12,6 +12,7 @@ from types import FrameType
 
 from django.db import Error as DatabaseFailure
 from django.db import close_old_connections, connections
+from django.tasks.signals import task_finished, task_started
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
@@ -37,6 +38,19 @@ CLAIM_READY_SQL = """
         LIMIT %(limit)s FOR UPDATE SKIP LOCKED
     ))
     RETURNING *
+"""
+
+
+# A claim's successes in one statement, each with its own return value and finish time,
+# where the library saves each task on its own: PostgreSQL CPU per text down by a tenth
+# to a quarter (bench/HISTORY.md, 2026-12-01).
+SUCCEEDED_SQL = """
+    UPDATE django_tasks_database_dbtaskresult AS task
+    SET status = 'SUCCESSFUL', finished_at = done.finished_at, return_value = done.value,
+        exception_class_path = '', traceback = ''
+    FROM unnest(%(ids)s::uuid[], %(finished)s::timestamptz[], %(values)s::jsonb[])
+        AS done(id, finished_at, value)
+    WHERE task.id = done.id AND task.status = 'RUNNING'
 """
 
 
@@ -139,22 +153,66 @@ class ResilientWorker(db_worker.Worker):
         return sorted(tasks, key=_library_order)
 
     def run_claimed(self, tasks: list[DBTaskResult]) -> int:
-        """Run claimed tasks in turn, then put back those not started (a stop was asked
-        for). Returns how many ran."""
-        ran = 0
+        """Run claimed tasks in turn, write their successes together, then put back
+        those not started (a stop was asked for). Returns how many ran."""
+        ran, succeeded = 0, []
         self._holding = True
         try:
             for task in tasks:
                 if not self.running:
                     break
-                self.run_task(task)
+                if self.run_keeping_success(task):
+                    succeeded.append(task)
                 ran += 1
         finally:
             try:
-                self.release(tasks[ran:])
+                self.record_successes(succeeded)
             finally:
-                self._holding = False
+                try:
+                    self.release(tasks[ran:])
+                finally:
+                    self._holding = False
         return ran
+
+    def run_keeping_success(self, task: DBTaskResult) -> bool:
+        """The library's `run_task`, except that a success is only set on the task, for
+        `record_successes` to write; a failure is saved at once, as the library does."""
+        if task.task.takes_context:
+            self.run_task(task)
+            return False
+        try:
+            self.running_task = True
+            started = task.task_result
+            task_started.send(sender=type(task.task.get_backend()), task_result=started)
+            value = task.task.call(*started.args, **started.kwargs)
+            json.dumps(value)  # a value the library could not save fails the task here
+        except BaseException as err:
+            # The library's own handling, signal included.
+            task.set_failed(err)
+            task_finished.send(sender=type(task.task.get_backend()), task_result=task.task_result)
+            return False
+        else:
+            task.status = TaskResultStatus.SUCCESSFUL
+            task.finished_at = timezone.now()
+            task.return_value = value
+            return True
+        finally:
+            self.running_task = False
+            self._run_tasks += 1
+
+    def record_successes(self, tasks: list[DBTaskResult]) -> None:
+        """Write the successes `run_keeping_success` kept, then tell the signal's receivers."""
+        if not tasks:
+            return
+        params = {
+            "ids": [task.pk for task in tasks],
+            "finished": [task.finished_at for task in tasks],
+            "values": [json.dumps(task.return_value) for task in tasks],
+        }
+        with connections[DBTaskResult.objects.db].cursor() as cursor:
+            cursor.execute(SUCCEEDED_SQL, params)
+        for task in tasks:
+            task_finished.send(sender=type(task.task.get_backend()), task_result=task.task_result)
 
     def release(self, tasks: list[DBTaskResult]) -> None:
         """Claimed tasks this worker did not start: ready again."""
