@@ -1,5 +1,6 @@
-"""The delivery worker: django-tasks-db's `db_worker`, surviving database outages and
-claiming several ready tasks in one statement on PostgreSQL."""
+"""The delivery worker: django-tasks-db's `db_worker`, surviving database outages and,
+on PostgreSQL, claiming several ready tasks in one statement and writing their
+successes in another."""
 
 from __future__ import annotations
 
@@ -65,10 +66,11 @@ class ResilientWorker(db_worker.Worker):
     - It waits out a database error instead of exiting. A delivery the outage cut short
       before the vendor accepted it stays in `sending` until the outbox sweep takes its
       lease back; one the vendor accepted is recorded once the database is back.
-    - On PostgreSQL it claims up to `claim_at_once` ready tasks in one statement, then
-      runs them in the library's order with the library's `run_task`. After a slow claim
-      (a slow vendor holds the rest of it) it claims one at a time until tasks are quick
-      again. Asked to stop, it finishes the task under way and puts the rest back.
+    - On PostgreSQL it claims up to `claim_at_once` ready tasks in one statement, runs
+      them in the library's order as the library's `run_task` does, and writes their
+      successes in one statement after the claim. After a slow claim (a slow vendor
+      holds the rest of it) it claims one at a time until tasks are quick again. Asked
+      to stop, it finishes the task under way and puts the rest back.
     """
 
     max_pause = 10.0
@@ -174,27 +176,31 @@ class ResilientWorker(db_worker.Worker):
                     self._holding = False
         return ran
 
-    def run_keeping_success(self, task: DBTaskResult) -> bool:
+    def run_keeping_success(self, db_task: DBTaskResult) -> bool:
         """The library's `run_task`, except that a success is only set on the task, for
         `record_successes` to write; a failure is saved at once, as the library does."""
-        if task.task.takes_context:
-            self.run_task(task)
+        try:
+            task = db_task.task
+        except Exception:
+            self.run_task(db_task)  # the library's own handling of a task it cannot load
+            return False
+        if task.takes_context:
+            self.run_task(db_task)
             return False
         try:
             self.running_task = True
-            started = task.task_result
-            task_started.send(sender=type(task.task.get_backend()), task_result=started)
-            value = task.task.call(*started.args, **started.kwargs)
+            started = db_task.task_result
+            task_started.send(sender=type(task.get_backend()), task_result=started)
+            value = task.call(*started.args, **started.kwargs)
             json.dumps(value)  # a value the library could not save fails the task here
         except BaseException as err:
-            # The library's own handling, signal included.
-            task.set_failed(err)
-            task_finished.send(sender=type(task.task.get_backend()), task_result=task.task_result)
+            db_task.set_failed(err)
+            task_finished.send(sender=type(task.get_backend()), task_result=db_task.task_result)
             return False
         else:
-            task.status = TaskResultStatus.SUCCESSFUL
-            task.finished_at = timezone.now()
-            task.return_value = value
+            db_task.status = TaskResultStatus.SUCCESSFUL
+            db_task.finished_at = timezone.now()
+            db_task.return_value = value
             return True
         finally:
             self.running_task = False

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.tasks import task as background_task
 
 from providers.models import Direction, Message, Status
 from tests.factories import proxy_number
@@ -304,6 +305,38 @@ def test_the_worker_claims_several_tasks_at_once_and_runs_them_in_the_librarys_o
         assert not result.errors
     finish_times = {task.finished_at for task in DBTaskResult.objects.all()}
     assert len(finish_times) == 5, "each task keeps its own finish time"
+
+
+@background_task()
+def explodes() -> str:
+    raise RuntimeError("boom")
+
+
+@requires_postgres
+def test_a_failing_task_of_a_claim_is_saved_failed_and_the_others_succeed_together(
+    mocked_responses, database_tasks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    flowroute_accepts(mocked_responses)
+    texts = _queued_texts(2)
+    failing = explodes.enqueue()
+
+    with CaptureQueriesContext(connection) as captured:
+        _worker(claim_at_once=3).run()
+
+    assert _task_statements(captured).count("successes") == 1
+    failed = DBTaskResult.objects.get(pk=failing.id)
+    assert failed.status == "FAILED"
+    assert failed.exception_class_path == "builtins.RuntimeError"
+    assert "boom" in failed.traceback
+    succeeded = DBTaskResult.objects.exclude(pk=failing.id)
+    assert sorted(succeeded.values_list("status", flat=True)) == ["SUCCESSFUL", "SUCCESSFUL"]
+    for text in texts:
+        text.refresh_from_db()
+        assert text.status == Status.SENT
 
 
 @requires_postgres
