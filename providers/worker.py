@@ -157,14 +157,16 @@ class ResilientWorker(db_worker.Worker):
     def run_claimed(self, tasks: list[DBTaskResult]) -> int:
         """Run claimed tasks in turn, write their successes together, then put back
         those not started (a stop was asked for). Returns how many ran."""
-        ran, succeeded = 0, []
+        ran = 0
+        succeeded: list[tuple[DBTaskResult, str]] = []
         self._holding = True
         try:
             for task in tasks:
                 if not self.running:
                     break
-                if self.run_keeping_success(task):
-                    succeeded.append(task)
+                encoded = self.run_keeping_success(task)
+                if encoded is not None:
+                    succeeded.append((task, encoded))
                 ran += 1
         finally:
             try:
@@ -176,48 +178,50 @@ class ResilientWorker(db_worker.Worker):
                     self._holding = False
         return ran
 
-    def run_keeping_success(self, db_task: DBTaskResult) -> bool:
-        """The library's `run_task`, except that a success is only set on the task, for
-        `record_successes` to write; a failure is saved at once, as the library does."""
+    def run_keeping_success(self, db_task: DBTaskResult) -> str | None:
+        """The library's `run_task`, except that a success is only set on the task, and
+        its return value's JSON returned, for `record_successes` to write; a failure is
+        saved at once, as the library does (None)."""
         try:
             task = db_task.task
         except Exception:
             self.run_task(db_task)  # the library's own handling of a task it cannot load
-            return False
+            return None
         if task.takes_context:
             self.run_task(db_task)
-            return False
+            return None
         try:
             self.running_task = True
             started = db_task.task_result
             task_started.send(sender=type(task.get_backend()), task_result=started)
             value = task.call(*started.args, **started.kwargs)
-            json.dumps(value)  # a value the library could not save fails the task here
+            encoded = json.dumps(value)  # a value the library could not save fails here
         except BaseException as err:
             db_task.set_failed(err)
             task_finished.send(sender=type(task.get_backend()), task_result=db_task.task_result)
-            return False
+            return None
         else:
             db_task.status = TaskResultStatus.SUCCESSFUL
             db_task.finished_at = timezone.now()
             db_task.return_value = value
-            return True
+            return encoded
         finally:
             self.running_task = False
             self._run_tasks += 1
 
-    def record_successes(self, tasks: list[DBTaskResult]) -> None:
-        """Write the successes `run_keeping_success` kept, then tell the signal's receivers."""
-        if not tasks:
+    def record_successes(self, succeeded: list[tuple[DBTaskResult, str]]) -> None:
+        """Write the successes `run_keeping_success` kept (each task with its return
+        value's JSON), then tell the signal's receivers."""
+        if not succeeded:
             return
         params = {
-            "ids": [task.pk for task in tasks],
-            "finished": [task.finished_at for task in tasks],
-            "values": [json.dumps(task.return_value) for task in tasks],
+            "ids": [task.pk for task, _ in succeeded],
+            "finished": [task.finished_at for task, _ in succeeded],
+            "values": [encoded for _, encoded in succeeded],
         }
         with connections[DBTaskResult.objects.db].cursor() as cursor:
             cursor.execute(SUCCEEDED_SQL, params)
-        for task in tasks:
+        for task, _ in succeeded:
             task_finished.send(sender=type(task.task.get_backend()), task_result=task.task_result)
 
     def release(self, tasks: list[DBTaskResult]) -> None:
