@@ -11,9 +11,10 @@ Counting only relayed texts makes the limit lift by itself once the window has p
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from .models import Direction, Message
@@ -26,9 +27,34 @@ logger = logging.getLogger(__name__)
 RELAYED = "relayed"
 LIMITED = "loop_limited"
 
+# The party's last relays in the window, newest first, no more than the limit: a long
+# session costs no more to check than a short one. Beside the ORM query that says the
+# same, a text's CPU is down by a ninth and SMS requests/s up by a tenth
+# (bench/HISTORY.md, 2026-12-01).
+LAST_RELAYS_SQL = """
+    SELECT body FROM providers_message
+    WHERE session = %(session)s AND created_at > %(since)s AND direction = 'in'
+      AND sender = %(sender)s AND outcome = 'relayed'
+    ORDER BY created_at DESC
+    LIMIT %(limit)s
+"""
+
 
 def _window() -> timedelta:
     return timedelta(minutes=float(settings.MASKED_NUMBERS_LOOP_WINDOW_MINUTES))
+
+
+def _last_relays(*, session: str, sender: str, since: datetime, limit: int) -> list[str]:
+    connection = connections[Message.objects.db]
+    params = {
+        "session": session,
+        "sender": sender,
+        "since": connection.ops.adapt_datetimefield_value(since),
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(LAST_RELAYS_SQL, params)
+        return [body for (body,) in cursor.fetchall()]
 
 
 def relay_limit(*, decision: SmsDecision, sender: str, text: str) -> SmsDecision:
@@ -39,20 +65,8 @@ def relay_limit(*, decision: SmsDecision, sender: str, text: str) -> SmsDecision
     # Parallel texts of the party cannot all read the count before any is logged.
     take_turns("loop", decision.session, sender)
     since = timezone.now() - _window()
-    # The party's last relays in the window, no more than the limit: a long session
-    # costs no more to check than a short one.
     limit = settings.MASKED_NUMBERS_LOOP_MAX_TEXTS
-    relayed = list(
-        Message.objects.filter(
-            session=decision.session,
-            created_at__gt=since,
-            direction=Direction.INBOUND,
-            sender=sender,
-            outcome=RELAYED,
-        )
-        .order_by("-created_at")
-        .values_list("body", flat=True)[:limit]
-    )
+    relayed = _last_relays(session=decision.session, sender=sender, since=since, limit=limit)
     if len(relayed) < limit and relayed.count(text) < settings.MASKED_NUMBERS_LOOP_MAX_REPEATS:
         return decision
     told = Message.objects.filter(
