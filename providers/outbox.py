@@ -25,7 +25,7 @@ from .outage import write_through_outage
 from .phone import mask, redact
 from .receipts import message_status_record
 from .registry import get_provider
-from .tasks import deliver_message, enqueue_with_transaction, tasks_in_this_database
+from .tasks import deliver_message, delivery_task_write, tasks_in_this_database
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,10 @@ def message_queue(
     if message.status == Status.SUPPRESSED:
         logger.info("SMS %s to %s not sent: opted out", message.pk, mask(recipient))
         return message
-    enqueue_with_transaction(partial(message_enqueue, message_id=message.pk))
+    if tasks_in_this_database():
+        delivery_task_write(message_id=message.pk)
+    else:
+        transaction.on_commit(partial(message_enqueue, message_id=message.pk))
     return message
 
 
