@@ -25,7 +25,12 @@ from .outage import write_through_outage
 from .phone import mask, redact
 from .receipts import message_status_record
 from .registry import get_provider
-from .tasks import deliver_message, delivery_task_write, tasks_in_this_database
+from .tasks import (
+    deliver_message,
+    delivery_task_write,
+    enqueue_with_transaction,
+    tasks_in_this_database,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,24 +75,26 @@ def message_queue(
     if message.status == Status.SUPPRESSED:
         logger.info("SMS %s to %s not sent: opted out", message.pk, mask(recipient))
         return message
-    if tasks_in_this_database():
-        delivery_task_write(message_id=message.pk)
-    else:
-        transaction.on_commit(partial(message_enqueue, message_id=message.pk))
+    enqueue_with_transaction(partial(message_enqueue, message_id=message.pk))
     return message
 
 
 def message_enqueue(*, message_id: int, run_after: datetime | None = None) -> None:
-    """Hand a message to the task queue. Enqueueing twice is harmless: delivery claims it."""
+    """Hand a message to the task queue. Enqueueing twice is harmless: delivery claims it.
+    A task to run at once, where tasks are rows of this database, is written by one
+    INSERT (`delivery_task_write`); a retry's waits for its time through the library."""
     from django.tasks import task_backends
 
-    task = deliver_message
-    if run_after is not None:
-        if not task_backends[task.backend].supports_defer:
-            # In-process backends cannot wait: the outbox sweep picks the message up.
-            return
-        task = task.using(run_after=run_after)
-    task.enqueue(message_id)
+    if run_after is None:
+        if tasks_in_this_database():
+            delivery_task_write(message_id=message_id)
+        else:
+            deliver_message.enqueue(message_id)
+        return
+    if not task_backends[deliver_message.backend].supports_defer:
+        # In-process backends cannot wait: the outbox sweep picks the message up.
+        return
+    deliver_message.using(run_after=run_after).enqueue(message_id)
 
 
 def backoff_seconds(*, attempts: int, retry_after: float | None = None) -> float:

@@ -53,8 +53,8 @@ DELIVERY_TASK_SQL = """
 
 
 def delivery_task_write(*, message_id: int) -> None:
-    """The delivery task of a message just queued, in the caller's transaction; only
-    where tasks are rows of this database (`tasks_in_this_database`)."""
+    """A message's delivery task, to run at once, in the caller's transaction if there
+    is one; only where tasks are rows of this database (`tasks_in_this_database`)."""
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     connection = connections[DBTaskResult.objects.db]
