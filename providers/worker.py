@@ -158,15 +158,15 @@ class ResilientWorker(db_worker.Worker):
         """Run claimed tasks in turn, write their successes together, then put back
         those not started (a stop was asked for). Returns how many ran."""
         ran = 0
-        succeeded: list[tuple[DBTaskResult, str]] = []
+        succeeded: list[tuple[DBTaskResult, type, str]] = []
         self._holding = True
         try:
             for task in tasks:
                 if not self.running:
                     break
-                encoded = self.run_keeping_success(task)
-                if encoded is not None:
-                    succeeded.append((task, encoded))
+                success = self.run_keeping_success(task)
+                if success is not None:
+                    succeeded.append((task, *success))
                 ran += 1
         finally:
             try:
@@ -178,10 +178,10 @@ class ResilientWorker(db_worker.Worker):
                     self._holding = False
         return ran
 
-    def run_keeping_success(self, db_task: DBTaskResult) -> str | None:
+    def run_keeping_success(self, db_task: DBTaskResult) -> tuple[type, str] | None:
         """The library's `run_task`, except that a success is only set on the task, and
-        its return value's JSON returned, for `record_successes` to write; a failure is
-        saved at once, as the library does (None)."""
+        its signals' sender and return value's JSON returned, for `record_successes` to
+        write; a failure is saved at once, as the library does (None)."""
         try:
             task = db_task.task
         except Exception:
@@ -192,8 +192,9 @@ class ResilientWorker(db_worker.Worker):
             return None
         try:
             self.running_task = True
+            sender = type(task.get_backend())
             started = db_task.task_result
-            task_started.send(sender=type(task.get_backend()), task_result=started)
+            task_started.send(sender=sender, task_result=started)
             value = task.call(*started.args, **started.kwargs)
             encoded = json.dumps(value)  # a value the library could not save fails here
         except BaseException as err:
@@ -204,25 +205,25 @@ class ResilientWorker(db_worker.Worker):
             db_task.status = TaskResultStatus.SUCCESSFUL
             db_task.finished_at = timezone.now()
             db_task.return_value = value
-            return encoded
+            return sender, encoded
         finally:
             self.running_task = False
             self._run_tasks += 1
 
-    def record_successes(self, succeeded: list[tuple[DBTaskResult, str]]) -> None:
-        """Write the successes `run_keeping_success` kept (each task with its return
-        value's JSON), then tell the signal's receivers."""
+    def record_successes(self, succeeded: list[tuple[DBTaskResult, type, str]]) -> None:
+        """Write the successes `run_keeping_success` kept (each task with its signals'
+        sender and its return value's JSON), then tell the signal's receivers."""
         if not succeeded:
             return
         params = {
-            "ids": [task.pk for task, _ in succeeded],
-            "finished": [task.finished_at for task, _ in succeeded],
-            "values": [encoded for _, encoded in succeeded],
+            "ids": [task.pk for task, _, _ in succeeded],
+            "finished": [task.finished_at for task, _, _ in succeeded],
+            "values": [encoded for _, _, encoded in succeeded],
         }
         with connections[DBTaskResult.objects.db].cursor() as cursor:
             cursor.execute(SUCCEEDED_SQL, params)
-        for task, _ in succeeded:
-            task_finished.send(sender=type(task.task.get_backend()), task_result=task.task_result)
+        for task, sender, _ in succeeded:
+            task_finished.send(sender=sender, task_result=task.task_result)
 
     def release(self, tasks: list[DBTaskResult]) -> None:
         """Claimed tasks this worker did not start: ready again."""
