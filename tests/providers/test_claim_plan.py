@@ -46,6 +46,15 @@ def _rows(proxy, count: int, status: str) -> list[Message]:
     )
 
 
+def _buffers(sql: str, params: dict | None = None) -> tuple[int, dict]:
+    """The pages a statement reads, run under EXPLAIN ANALYZE, and its plan."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()
+    plan = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
+    return plan["Shared Hit Blocks"] + plan["Shared Read Blocks"], plan
+
+
 def test_a_claim_reads_a_few_pages_with_a_backlog_the_statistics_do_not_know():
     proxy = proxy_number(number="+14155550100", provider="console")
     _rows(proxy, BACKLOG, Status.SENT)
@@ -54,12 +63,8 @@ def test_a_claim_reads_a_few_pages_with_a_backlog_the_statistics_do_not_know():
     backlog = _rows(proxy, BACKLOG, Status.QUEUED)
     now = timezone.now()
     params = {"id": backlog[-1].pk, "now": now, "lease_ends": now}
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {CLAIM_SQL}", params)
-        (plan,) = cursor.fetchone()
-    plan = plan if isinstance(plan, list) else json.loads(plan)
-    buffers = plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
-    assert buffers < 50, plan[0]["Plan"]
+    buffers, plan = _buffers(CLAIM_SQL, params)
+    assert buffers < 50, plan
     # And the claim still claims: the message the plan was read for is now being sent.
     assert Message.objects.get(pk=backlog[-1].pk).status == Status.SENDING
     assert message_deliver(message_id=backlog[-2].pk) == Status.SENT
@@ -82,11 +87,7 @@ def test_an_events_claim_reads_a_few_pages_with_a_backlog_the_statistics_do_not_
         assert _event_claim(pk=backlog[-1].pk) is not None
     claim = captured.captured_queries[0]["sql"]
     assert claim.startswith("UPDATE")
-    with connection.cursor() as cursor:
-        # The same claim again: it finds nothing to claim, by the way it took.
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {claim}")
-        (plan,) = cursor.fetchone()
-    plan = plan if isinstance(plan, list) else json.loads(plan)
-    buffers = plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
-    assert buffers < 50, plan[0]["Plan"]
+    # The same claim again: it finds nothing to claim, by the way it took.
+    buffers, plan = _buffers(claim)
+    assert buffers < 50, plan
     assert Event.objects.get(pk=backlog[-1].pk).status == EventStatus.SENDING
