@@ -57,7 +57,29 @@ def _admin_execute(statement: sql.Composable) -> None:
         conn.close()
 
 
+# Held by a process that drops or creates benchmark databases, until it exits: a second
+# one would drop (FORCE closes its connections) the copies the first is measuring.
+_LOCK_KEY = int.from_bytes(hashlib.blake2b(b"bench databases", digest_size=8).digest(), signed=True)
+_lock_holder: psycopg.Connection | None = None
+
+
+def _hold_lock() -> None:
+    global _lock_holder
+    if _lock_holder is not None and not _lock_holder.closed:
+        return
+    conn = _admin()
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+        (taken,) = cur.fetchone() or (False,)
+    if not taken:
+        conn.close()
+        raise SystemExit("another benchmark is using the bench_* databases; run one at a time")
+    _lock_holder = conn
+
+
 def drop(name: str) -> None:
+    _check(name)
+    _hold_lock()
     _admin_execute(
         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_check(name)))
     )

@@ -1,13 +1,19 @@
-"""Helpers of the bulk loader and the benchmark databases (no database needed)."""
+"""Helpers of the bulk loader and the benchmark databases (one test needs PostgreSQL)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bench import data, db
 from providers.phone import to_e164
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_copy_text_format_escapes_what_copy_would_misread():
@@ -52,3 +58,31 @@ def test_a_template_is_reused_migrated_or_rebuilt(monkeypatch):
     assert db.reusable({**built, "loader": "rides-0"}, wanted) == "no"
     assert db.reusable({**built, "rides": 20_000}, wanted) == "no"
     assert db.reusable(None, wanted) == "no"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="takes PostgreSQL's advisory lock",
+)
+def test_a_second_benchmark_process_is_refused_the_databases():
+    # The first process takes the lock by dropping a database that does not exist, and
+    # holds it until it is told to exit; the second must stop before dropping anything.
+    script = "from bench import db; db.drop('bench_lock_test'); print('held', flush=True); input()"
+    first = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "held"
+        second = subprocess.run(  # noqa: S603 - fixed arguments
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert second.returncode != 0
+        assert "another benchmark is using the bench_* databases" in second.stderr
+        assert "held" not in second.stdout
+    finally:
+        first.communicate("\n", timeout=60)
+    assert first.returncode == 0
