@@ -78,11 +78,9 @@ def _hold_lock() -> None:
 
 
 def drop(name: str) -> None:
-    _check(name)
+    _check(name)  # before the lock: a wrong name is refused without a database
     _hold_lock()
-    _admin_execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_check(name)))
-    )
+    _admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def create(name: str, *, template: str | None = None) -> None:

@@ -60,6 +60,7 @@ def test_a_template_is_reused_migrated_or_rebuilt(monkeypatch):
     assert db.reusable(None, wanted) == "no"
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="takes PostgreSQL's advisory lock",
